@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+SDK_VENV ?= .venv-sdk
+BIN    := $(VENV)/bin
+
+.PHONY: demo demo-reset test lint setup sdk-venv clean
+
+## setup: the project's virtual environment, with the local Hub and the dev tools
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[localhub,dev]'
+	touch $@
+
+## sdk-venv: the official client (jina-hubble-sdk 0.39.0) in its own environment, for interop tests
+sdk-venv: $(SDK_VENV)/.installed
+
+$(SDK_VENV)/.installed:
+	$(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install --quiet 'jina-hubble-sdk==0.39.0' 'setuptools<81'
+	touch $@
+
+## demo: start a local Hub, push examples/hello-executor through the action's entrypoint, show outputs + summary
+demo: setup
+	$(BIN)/python -m hub_push.dev.demo $(DEMO_ARGS)
+
+## demo-reset: forget the demo Hub's state (executors, tags, tasks)
+demo-reset:
+	rm -rf .demo
+
+## test: lint, type-check and run every test (the local Hub, the official client, the container)
+test: setup sdk-venv lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) $(SDK_VENV) .demo .pytest_cache .mypy_cache .ruff_cache build *.egg-info src/*.egg-info
