@@ -1,0 +1,3 @@
+"""hub-push: publish a Jina Executor folder to Jina Hub from GitHub Actions."""
+
+__version__ = "0.1.0"

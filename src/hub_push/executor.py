@@ -1,0 +1,197 @@
+"""What an executor folder is, and the problems the Hub would refuse it for.
+
+Checked before anything is uploaded, each problem with the file and line to fix:
+`config.yml` (with `jtype` and `metas.name`, `py_modules` in one place), the
+`${NAME}` placeholders of `requirements.txt` against `build-env`, and the Dockerfile.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from hub_push.errors import ExecutorError, SourceLocation
+
+CONFIG_FILE = "config.yml"
+MANIFEST_FILE = "manifest.yml"
+REQUIREMENTS_FILE = "requirements.txt"
+PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """A `${NAME}` in requirements.txt, filled in by the Hub from `build-env`."""
+
+    name: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Executor:
+    """An executor folder that passed the client-side checks."""
+
+    folder: Path
+    name: str
+    jtype: str
+    placeholders: tuple[Placeholder, ...]
+    dockerfile: str  # relative to the folder; "" when the Hub generates one
+
+
+def _load_yaml(path: Path, display: str) -> yaml.MappingNode | None:
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ExecutorError(
+            f"is not valid YAML: {exc.problem}", SourceLocation(display, line)
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExecutorError(f"cannot be read: {exc}", SourceLocation(display)) from None
+    if node is None:
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        raise ExecutorError("must be a mapping of keys to values", SourceLocation(display, 1))
+    return node
+
+
+def _child(node: yaml.MappingNode | None, key: str) -> tuple[yaml.Node, int] | None:
+    """The value node under `key`, with the key's line (1-based)."""
+    if node is None:
+        return None
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            return value_node, key_node.start_mark.line + 1
+    return None
+
+
+def _scalar(found: tuple[yaml.Node, int] | None) -> tuple[str, int] | None:
+    if found is None or not isinstance(found[0], yaml.ScalarNode):
+        return None
+    return str(found[0].value).strip(), found[1]
+
+
+def _display(folder: Path, file: str, root: Path | None) -> str:
+    """The file as the annotation should name it: relative to the workspace when possible."""
+    path = folder / file
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
+
+
+def read_placeholders(requirements: Path) -> tuple[Placeholder, ...]:
+    """Every `${NAME}` on the non-comment lines of requirements.txt, with its line."""
+    found: list[Placeholder] = []
+    for number, line in enumerate(requirements.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip().startswith("#"):
+            continue
+        found.extend(Placeholder(m.group(1), number) for m in PLACEHOLDER.finditer(line))
+    return tuple(found)
+
+
+def load_executor(
+    folder: Path,
+    *,
+    build_env: Iterable[str] = (),
+    dockerfile: str = "",
+    name_override: str = "",
+    workspace: Path | None = None,
+) -> Executor:
+    """Read and check an executor folder, or raise `ExecutorError` naming file and line.
+
+    `name_override` (the `name` input) stands in for a missing `metas.name`.
+    """
+    if not folder.is_dir():
+        raise ExecutorError(f"The executor folder `{folder}` does not exist or is not a folder.")
+
+    def shown(file: str) -> str:
+        return _display(folder, file, workspace)
+
+    config_path = folder / CONFIG_FILE
+    if not config_path.is_file():
+        raise ExecutorError(
+            f"No `{CONFIG_FILE}` in `{folder}`. An executor folder needs one, with `jtype:` "
+            "naming the Executor class and `metas: name:` naming the executor.",
+            SourceLocation(shown(CONFIG_FILE)),
+        )
+    config = _load_yaml(config_path, shown(CONFIG_FILE))
+    jtype = _scalar(_child(config, "jtype"))
+    if not jtype or not jtype[0]:
+        raise ExecutorError(
+            "has no `jtype:`; it must name the Executor class, e.g. `jtype: MyExecutor`.",
+            SourceLocation(shown(CONFIG_FILE), 1),
+        )
+    metas = _child(config, "metas")
+    metas_node = metas[0] if metas and isinstance(metas[0], yaml.MappingNode) else None
+    root_modules, meta_modules = _child(config, "py_modules"), _child(metas_node, "py_modules")
+    if root_modules and meta_modules:
+        raise ExecutorError(
+            "sets `py_modules` both at the top level and under `metas`; keep one.",
+            SourceLocation(shown(CONFIG_FILE), meta_modules[1]),
+        )
+
+    name = _scalar(_child(metas_node, "name"))
+    if not name and (folder / MANIFEST_FILE).is_file():
+        name = _scalar(_child(_load_yaml(folder / MANIFEST_FILE, shown(MANIFEST_FILE)), "name"))
+    executor_name = name[0] if name and name[0] else name_override
+    if not executor_name:
+        raise ExecutorError(
+            "has no executor name: add `metas:` with `name: MyExecutor` (or set the `name` input).",
+            SourceLocation(shown(CONFIG_FILE), metas[1] if metas else 1),
+        )
+
+    placeholders: tuple[Placeholder, ...] = ()
+    if (folder / REQUIREMENTS_FILE).is_file():
+        placeholders = read_placeholders(folder / REQUIREMENTS_FILE)
+        given = set(build_env)
+        missing = [p for p in placeholders if p.name not in given]
+        if missing:
+            names = ", ".join(dict.fromkeys(p.name for p in missing))
+            raise ExecutorError(
+                f"uses {names} but `build-env` does not set "
+                + ("it" if len({p.name for p in missing}) == 1 else "them")
+                + f"; add `{missing[0].name}=…` lines to `build-env` (from a repository secret).",
+                SourceLocation(shown(REQUIREMENTS_FILE), missing[0].line),
+            )
+
+    return Executor(
+        folder=folder,
+        name=executor_name,
+        jtype=jtype[0],
+        placeholders=placeholders,
+        dockerfile=_check_dockerfile(folder, dockerfile, shown),
+    )
+
+
+def _check_dockerfile(folder: Path, dockerfile: str, shown: Callable[[str], str]) -> str:
+    """The Dockerfile to send (relative to the folder), after checking it is there and sane."""
+    if not dockerfile:
+        return ""
+    relative = Path(dockerfile)
+    resolved = (folder / relative).resolve()
+    if relative.is_absolute() or not resolved.is_relative_to(folder.resolve()):
+        raise ExecutorError(
+            f"Input `dockerfile`: `{dockerfile}` must be a file inside the executor folder "
+            "(a path relative to `path`)."
+        )
+    if not resolved.is_file():
+        raise ExecutorError(f"Input `dockerfile`: `{dockerfile}` does not exist in `{folder}`.")
+    lines = resolved.read_text(encoding="utf-8", errors="replace").splitlines()
+    instructions = [
+        (n, line.split(None, 1)[0].upper())
+        for n, line in enumerate(lines, start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    first = next((i for i in instructions if i[1] not in {"ARG"}), None)
+    if first is None or first[1] != "FROM":
+        raise ExecutorError(
+            "must start with a `FROM` instruction (only `ARG` may come before it).",
+            SourceLocation(shown(relative.as_posix()), first[0] if first else 1),
+        )
+    return relative.as_posix()

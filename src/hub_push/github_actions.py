@@ -1,0 +1,128 @@
+"""Talking to the Actions runner: masks, annotations, log groups, outputs, the step summary.
+
+Built on `actions_toolkit.core` (outputs in `GITHUB_OUTPUT`'s heredoc form, `::add-mask::`,
+groups). Outside a runner (`GITHUB_ACTIONS` unset) the same calls print plain text, and a
+secret is never echoed just to be masked. This module knows nothing of the Hub.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from actions_toolkit import core
+from actions_toolkit.command import issue_command
+
+from hub_push.errors import SourceLocation
+
+# Values registered with `mask`, so that our own messages can be redacted too (the runner only
+# redacts what reaches the log, not what we write to outputs, the summary or a comment).
+_masked: set[str] = set()
+#: Shorter values are still masked by the runner, but not redacted from our own text, where
+#: replacing every `1` or `ab` would garble messages without protecting anything.
+REDACT_MIN_LENGTH = 4
+
+
+def on_runner() -> bool:
+    """True inside a GitHub Actions job (the runner sets `GITHUB_ACTIONS=true`)."""
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def mask(value: str) -> None:
+    """Register a secret so that the runner hides it, and `redact` removes it.
+
+    Called the moment a secret is read. Multi-line values are masked line by line too,
+    because the runner matches masks against single log lines.
+    """
+    candidates = {value.strip(), *(line.strip() for line in value.splitlines())}
+    for candidate in sorted(c for c in candidates if c):
+        if candidate in _masked:
+            continue
+        _masked.add(candidate)
+        if on_runner():
+            core.set_secret(candidate)
+
+
+def redact(text: str) -> str:
+    """`text` with every masked value replaced by `***`, longest first."""
+    for secret in sorted(_masked, key=len, reverse=True):
+        if len(secret) >= REDACT_MIN_LENGTH:
+            text = text.replace(secret, "***")
+    return text
+
+
+def info(message: str) -> None:
+    print(redact(message), flush=True)
+
+
+def debug(message: str) -> None:
+    """Detail shown when the run is re-run with debug logging (`RUNNER_DEBUG=1`)."""
+    if on_runner():
+        core.debug(redact(message))
+    elif os.environ.get("RUNNER_DEBUG") == "1":
+        print("debug: " + redact(message), flush=True)
+
+
+def _annotate(kind: str, message: str, location: SourceLocation | None, title: str | None) -> None:
+    # One line: newlines would cut the annotation; the runner escapes %0A only in data.
+    text = " ".join(redact(message).split())
+    properties: dict[str, object] = {}
+    if title:
+        properties["title"] = title
+    if location is not None:
+        properties["file"] = location.file
+        if location.line:
+            properties["line"] = location.line
+    if on_runner():
+        issue_command(kind, properties, text)
+    else:  # the message itself names file and line where there is one
+        print(f"{kind}: {text}", file=sys.stderr, flush=True)
+
+
+def error(message: str, location: SourceLocation | None = None, title: str | None = None) -> None:
+    _annotate("error", message, location, title)
+
+
+def warning(message: str, location: SourceLocation | None = None, title: str | None = None) -> None:
+    _annotate("warning", message, location, title)
+
+
+def notice(message: str, title: str | None = None) -> None:
+    _annotate("notice", message, None, title)
+
+
+@contextmanager
+def group(title: str) -> Iterator[None]:
+    """A foldable section of the job log."""
+    if on_runner():
+        core.start_group(title)
+    else:
+        print(f"== {title}", flush=True)
+    try:
+        yield
+    finally:
+        if on_runner():
+            core.end_group()
+
+
+def set_outputs(outputs: Mapping[str, str]) -> None:
+    """Write every output; outside a runner, print them instead."""
+    if os.environ.get("GITHUB_OUTPUT"):
+        for name, value in outputs.items():
+            core.set_output(name, value)
+        return
+    for name, value in outputs.items():
+        print(f"{name}={redact(value)}", flush=True)
+
+
+def append_summary(markdown: str) -> bool:
+    """Append to the job's step summary; False when there is no summary file."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return False
+    with Path(path).open("a", encoding="utf-8") as summary:
+        summary.write(redact(markdown))
+    return True

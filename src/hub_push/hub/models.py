@@ -1,0 +1,116 @@
+"""Typed values that cross the wire: what we send, and what the Hub's NDJSON lines mean."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+BuildStatus = Literal["pending", "waiting", "succeeded", "failed"]
+
+
+@dataclass(frozen=True)
+class User:
+    """Who a login token belongs to (`user.identity.whoami`)."""
+
+    name: str
+    nickname: str = ""
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """One `executor.push` / `executor.update` call, before the archive is attached.
+
+    `id` is the executor's name (push) or its name/UUID8 (update, with `secret`).
+    `visibility` None sends neither flag: the Hub makes a new executor public and leaves an
+    existing one as it is.
+    """
+
+    id: str
+    md5sum: str
+    visibility: Literal["public", "private"] | None = None
+    secret: str | None = None
+    tags: tuple[str, ...] = ()
+    protected_tags: tuple[str, ...] = ()
+    build_env: dict[str, str] = field(default_factory=dict)
+    dockerfile: str = ""
+    platform: str = ""
+    verbose: bool = False
+    no_cache: bool = False
+
+    @property
+    def method(self) -> str:
+        return "executor.update" if self.secret else "executor.push"
+
+    def form_fields(self) -> list[tuple[str, str]]:
+        """The text parts in the official client's order (the archive, `file`, goes last)."""
+        fields = [
+            ("public", str(self.visibility == "public")),
+            ("private", str(self.visibility == "private")),
+            ("md5sum", self.md5sum),
+        ]
+        if self.verbose:
+            fields.append(("verbose", "True"))
+        if self.no_cache:
+            fields.append(("buildWithNoCache", "True"))
+        if self.tags:
+            fields.append(("tags", ",".join(self.tags)))
+        if self.protected_tags:
+            fields.append(("immutableTags", ",".join(self.protected_tags)))
+        if self.dockerfile:
+            fields.append(("dockerfile", self.dockerfile))
+        if self.build_env:
+            fields.append(("buildEnv", json.dumps(self.build_env)))
+        if self.platform:
+            fields.append(("platform", self.platform))
+        fields.append(("id", self.id))
+        if self.secret:
+            fields.append(("secret", self.secret))
+        return fields
+
+
+@dataclass(frozen=True)
+class ExecutorResult:
+    """The executor as the Hub reports it after a push (`complete.payload`) or a build."""
+
+    id: str
+    name: str
+    visibility: str
+    owner: str = ""
+    tags: tuple[str, ...] = ()
+    secret: str = ""
+
+    @classmethod
+    def from_wire(cls, payload: dict[str, Any]) -> ExecutorResult:
+        owner = payload.get("owner")
+        commit = payload.get("commit")
+        tags = commit.get("tags") if isinstance(commit, dict) else None
+        return cls(
+            id=str(payload.get("id") or ""),
+            name=str(payload.get("name") or ""),
+            visibility=str(payload.get("visibility") or ""),
+            owner=str(owner.get("name") or "") if isinstance(owner, dict) else "",
+            tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
+            secret=str(payload.get("secret") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """A push the Hub accepted."""
+
+    executor: ExecutorResult
+    task_id: str = ""
+    warnings: tuple[str, ...] = ()
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """Where following a build task ended."""
+
+    task_id: str
+    status: BuildStatus
+    message: str = ""
+    executor: ExecutorResult | None = None
+    log: tuple[str, ...] = ()

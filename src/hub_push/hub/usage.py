@@ -1,0 +1,25 @@
+"""How people refer to a pushed executor: usage strings and the Hub portal page."""
+
+from __future__ import annotations
+
+from hub_push.hub.models import ExecutorResult
+
+PORTAL = "https://cloud.jina.ai/executor"
+
+
+def docker_uses(executor: ExecutorResult) -> str:
+    """The `uses:` string for a Flow, as `jina hub push` prints it, never with the secret.
+
+    With an owner (a login push): `jinaai+docker://owner/Name[:tag]`; otherwise the legacy
+    `jinahub+docker://Name[/tag]`. A private executor published without a login also needs
+    its SECRET (`jinahub+docker://Name:SECRET/tag`); we never print or output that form.
+    """
+    tag = executor.tags[0] if executor.tags else ""
+    name = executor.name or executor.id
+    if executor.owner and not executor.secret:
+        return f"jinaai+docker://{executor.owner}/{name}" + (f":{tag}" if tag else "")
+    return f"jinahub+docker://{name}" + (f"/{tag}" if tag else "")
+
+
+def portal_url(executor_id: str) -> str:
+    return f"{PORTAL}/{executor_id}/" if executor_id else ""

@@ -1,0 +1,272 @@
+"""The action's inputs, typed and validated in one model.
+
+Each field is read, in order of precedence, from a CLI flag (passed to `load_settings`),
+the runner's `INPUT_<NAME>` variable (upper-cased, hyphens kept: `INPUT_PROTECTED-TAGS`),
+then a plain `HUB_PUSH_<NAME>` variable (underscores) for use outside Actions; `hub-url`
+and `token` also fall back to the Jina CLI's own `JINA_HUBBLE_REGISTRY` / `JINA_AUTH_TOKEN`.
+An input the workflow left unset arrives as an empty string and means "use the default".
+
+Secrets (`secret`, `token`, `build-env` values, `github-token`) are masked the moment they
+are read, before anything can print them, and are held as `SecretStr`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from hub_push.errors import HubPushError, InputError
+from hub_push.github_actions import mask
+
+DEFAULT_HUB_URL = "https://api.hubble.jina.ai"
+BUILD_ENV_NAME = re.compile(r"^[A-Z0-9_]+$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+
+
+def input_name(field: str) -> str:
+    """The input's name in action.yml: `protected_tags` → `protected-tags`."""
+    return field.replace("_", "-")
+
+
+def _sources(field: str, *extra: str) -> AliasChoices:
+    return AliasChoices(
+        field,  # keyword / CLI
+        "INPUT_" + input_name(field).upper(),  # the runner
+        "HUB_PUSH_" + field.upper(),  # plain environment
+        *extra,
+    )
+
+
+def _input(default: Any, field: str, *extra: str) -> Any:
+    return Field(default, validation_alias=_sources(field, *extra))
+
+
+def split_list(value: object) -> list[str]:
+    """A list input: newlines or commas; items trimmed; empty items and `#` comments dropped."""
+    if isinstance(value, list | tuple):
+        items = [str(v) for v in value]
+    elif isinstance(value, str):
+        items = value.replace(",", "\n").splitlines()
+    else:
+        raise ValueError("expected text: one item a line, or items separated by commas")
+    kept: list[str] = []
+    for item in (i.strip() for i in items):
+        if item and not item.startswith("#") and item not in kept:
+            kept.append(item)
+    return kept
+
+
+def parse_bool(value: object) -> bool:
+    """YAML 1.2 core booleans only, as `core.getBooleanInput`: no `yes`, `1` or `on`."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("must be `true` or `false`")
+
+
+def parse_duration(value: object) -> timedelta:
+    """`90s`, `15m`, `1h30m`, or a plain number of seconds; more than zero."""
+    if isinstance(value, timedelta):
+        duration = value
+    elif isinstance(value, int | float):
+        duration = timedelta(seconds=value)
+    else:
+        text = str(value).strip().lower().replace(" ", "")
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            duration = timedelta(seconds=float(text))
+        elif text and _DURATION_PART.sub("", text) == "":
+            units = {"h": 3600, "m": 60, "s": 1}
+            seconds = sum(float(n) * units[u] for n, u in _DURATION_PART.findall(text))
+            duration = timedelta(seconds=seconds)
+        else:
+            raise ValueError("must be a duration such as `90s`, `15m` or `1h30m`")
+    if duration <= timedelta(0):
+        raise ValueError("must be longer than zero")
+    return duration
+
+
+def parse_build_env(value: object) -> dict[str, SecretStr]:
+    """`KEY=VALUE` a line (or a mapping). Values are masked first, then checked.
+
+    Messages name the line and the key, never a value: a malformed line may be a secret.
+    """
+    if isinstance(value, Mapping):
+        lines = [
+            f"{k}={v.get_secret_value() if isinstance(v, SecretStr) else v}"
+            for k, v in value.items()
+        ]
+    elif isinstance(value, str):
+        lines = value.splitlines()
+    elif isinstance(value, list | tuple):
+        lines = [str(v) for v in value]
+    else:
+        raise ValueError("expected `KEY=VALUE` lines")
+    for line in lines:  # a line without `=` may be a pasted secret: mask it whole
+        mask(line.split("=", 1)[1] if "=" in line else line)
+    env: dict[str, SecretStr] = {}
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            raise ValueError(f"line {number} is not `KEY=VALUE` (it has no `=`)")
+        key, secret = (part.strip() for part in line.split("=", 1))
+        if not BUILD_ENV_NAME.fullmatch(key) or key.startswith("_"):
+            raise ValueError(
+                f"line {number}: the name `{key}` may hold only upper-case letters, digits "
+                "and `_`, and may not start with `_`"
+            )
+        if "=" in secret:
+            raise ValueError(
+                f"line {number}: the value of `{key}` contains `=`, which the Hub refuses"
+            )
+        if key in env:
+            raise ValueError(f"line {number}: `{key}` is given twice")
+        env[key] = SecretStr(secret)
+    return env
+
+
+class Settings(BaseSettings):
+    """Everything one run needs to know, already validated."""
+
+    model_config = SettingsConfigDict(
+        populate_by_name=True,
+        env_ignore_empty=True,
+        case_sensitive=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+    path: str = _input(".", "path")
+    tags: Annotated[list[str], NoDecode] = _input([], "tags")
+    protected_tags: Annotated[list[str], NoDecode] = _input([], "protected_tags")
+    name: str = _input("", "name")
+    secret: SecretStr | None = _input(None, "secret")
+    token: SecretStr | None = _input(None, "token", "JINA_AUTH_TOKEN")
+    # None sends neither flag: a new executor is public (the Hub's default), an existing one
+    # keeps its visibility, so an update never turns a private executor public by accident.
+    visibility: Literal["public", "private"] | None = _input(None, "visibility")
+    build_env: Annotated[dict[str, SecretStr], NoDecode] = _input({}, "build_env")
+    dockerfile: str = _input("", "dockerfile")
+    platform: str = _input("", "platform")
+    no_cache: bool = _input(False, "no_cache")
+    hub_url: str = _input(DEFAULT_HUB_URL, "hub_url", "JINA_HUBBLE_REGISTRY")
+    wait: bool = _input(True, "wait")
+    timeout: timedelta = _input(timedelta(minutes=15), "timeout")
+    verbose: bool = _input(False, "verbose")
+    dry_run: bool = _input(False, "dry_run")
+    summary: bool = _input(True, "summary")
+    github_token: SecretStr | None = _input(None, "github_token")
+
+    @field_validator("secret", "token", "github_token", mode="before")
+    @classmethod
+    def _mask_secret(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str):
+            mask(raw)
+            return raw.strip() or None
+        return value
+
+    @field_validator("tags", "protected_tags", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> list[str]:
+        items = split_list(value)
+        for tag in items:
+            if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag):
+                raise ValueError(
+                    f"`{tag}` is not a valid tag (letters, digits, `_`, `.` and `-`, "
+                    "not starting with `.` or `-`, at most 128 characters)"
+                )
+        return items
+
+    @field_validator("build_env", mode="before")
+    @classmethod
+    def _build_env(cls, value: object) -> dict[str, SecretStr]:
+        return parse_build_env(value)
+
+    @field_validator("no_cache", "wait", "verbose", "dry_run", "summary", mode="before")
+    @classmethod
+    def _bool(cls, value: object) -> bool:
+        return parse_bool(value)
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> timedelta:
+        return parse_duration(value)
+
+    @field_validator("visibility", mode="before")
+    @classmethod
+    def _visibility(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        text = value.strip().lower()
+        if text not in ("", "public", "private"):
+            raise ValueError("must be `public` or `private` (or empty: the Hub's default)")
+        return text or None
+
+    @field_validator("path", "name", "dockerfile", "platform", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("hub_url", mode="before")
+    @classmethod
+    def _hub_url(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        url = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+            raise ValueError("must be an http:// or https:// address, such as " + DEFAULT_HUB_URL)
+        return url
+
+    @property
+    def all_tags(self) -> list[str]:
+        """Tags this push asks for: `tags`, then the protected ones not already listed."""
+        return self.tags + [t for t in self.protected_tags if t not in self.tags]
+
+    @property
+    def is_update(self) -> bool:
+        """An update of an executor published without a login: NAME + SECRET."""
+        return bool(self.name and self.secret)
+
+
+class InputErrors(HubPushError):
+    """One or more inputs are invalid; each becomes its own annotation."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+    hint = "Fix the inputs named above in the workflow file; nothing was uploaded."
+
+
+def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:
+    """Read the inputs (environment, then `overrides` from the CLI), or raise `InputErrors`.
+
+    Messages name the input and never repeat its value.
+    """
+    try:
+        settings = Settings(**dict(overrides or {}))
+    except ValidationError as exc:
+        problems: list[InputError] = []
+        for err in exc.errors(include_input=False, include_url=False):
+            field = str(err["loc"][0]) if err["loc"] else "inputs"
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(InputError(input_name(field), message))
+        raise InputErrors(problems) from None
+    if settings.secret and not settings.name:
+        raise InputErrors(
+            [InputError("secret", "is set, but `name` is empty: an update needs both")]
+        )
+    return settings

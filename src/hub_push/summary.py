@@ -1,0 +1,115 @@
+"""The step summary: one compact Markdown section a run, HTML-escaped, secrets as names only."""
+
+from __future__ import annotations
+
+from html import escape
+
+from hub_push.outcome import Outcome
+from hub_push.settings import Settings
+
+LOG_TAIL = 30
+_HEADINGS = {
+    "succeeded": "✅ Published",
+    "pending": "⏳ Pushed (build not awaited):",
+    "dry-run": "🧪 Dry run: packed",
+    "failed": "❌ Failed to publish",
+    "timeout": "⌛ Build still running:",
+    "skipped": "⏭️ Nothing pushed for",
+}
+
+
+def _code(value: str) -> str:
+    return f"<code>{escape(value)}</code>" if value else "—"
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024 or unit == "MiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _inputs(settings: Settings) -> list[tuple[str, str]]:
+    """The inputs as the run saw them; secrets appear as set/not set, build-env as names."""
+    visibility = settings.visibility or "(Hub default)"
+    return [
+        ("path", _code(settings.path)),
+        ("tags", ", ".join(_code(t) for t in settings.tags) or "—"),
+        ("protected-tags", ", ".join(_code(t) for t in settings.protected_tags) or "—"),
+        ("name", _code(settings.name)),
+        ("secret", "set (hidden)" if settings.secret else "not set"),
+        ("token", "set (hidden)" if settings.token else "not set"),
+        ("visibility", escape(visibility)),
+        (
+            "build-env",
+            ", ".join(_code(k) for k in settings.build_env) + " (values hidden)"
+            if settings.build_env
+            else "—",
+        ),
+        ("dockerfile", _code(settings.dockerfile)),
+        ("platform", _code(settings.platform)),
+        ("no-cache", _code(str(settings.no_cache).lower())),
+        ("hub-url", _code(settings.hub_url)),
+        ("wait", _code(str(settings.wait).lower())),
+        ("timeout", _code(f"{settings.timeout.total_seconds():g}s")),
+        ("verbose", _code(str(settings.verbose).lower())),
+        ("dry-run", _code(str(settings.dry_run).lower())),
+    ]
+
+
+def render(outcome: Outcome, settings: Settings | None) -> str:
+    """The Markdown section for this run."""
+    name = outcome.executor_name or (settings.path if settings else "the executor")
+    lines = [f"## {_HEADINGS[outcome.status]} {_code(name)} to Jina Hub", ""]
+    rows: list[tuple[str, str]] = [("Build status", _code(outcome.status))]
+    if outcome.task_id:
+        rows.append(("Task ID", _code(outcome.task_id)))
+    if outcome.executor_id:
+        page = f' (<a href="{escape(outcome.url)}">Hub page</a>)' if outcome.url else ""
+        rows.append(
+            ("Executor", f"{_code(outcome.executor_name)} · ID {_code(outcome.executor_id)}{page}")
+        )
+    if outcome.owner:
+        rows.append(("Owner", _code(outcome.owner)))
+    if outcome.visibility:
+        rows.append(("Visibility", escape(outcome.visibility)))
+    rows.append(("Tags", ", ".join(_code(t) for t in outcome.tags) or "—"))
+    if outcome.protected_tags:
+        rows.append(("Protected tags", ", ".join(_code(t) for t in outcome.protected_tags)))
+    if outcome.uses:
+        rows.append(("Usage", _code(outcome.uses)))
+    if outcome.secret:
+        rows.append(("Secret", "returned by this first publish: in the masked `secret` output"))
+    if outcome.archive_md5:
+        size = f", {_size(outcome.archive_size)}" if outcome.archive_size is not None else ""
+        files = f", {outcome.archive_files} files" if outcome.archive_files is not None else ""
+        rows.append(("Archive", f"md5 {_code(outcome.archive_md5)}{size}{files}"))
+    rows.append(("Duration", f"{outcome.duration:.1f} s"))
+    lines += ["| | |", "| --- | --- |"]
+    lines += [f"| {label} | {value.replace('|', '&#124;')} |" for label, value in rows]
+    lines.append("")
+    for warning in outcome.warnings:
+        lines += [f"> [!WARNING]\n> {escape(warning)}", ""]
+    if outcome.error:
+        body = escape(outcome.error)
+        if outcome.hint:
+            body += f"<br><br><b>What to do:</b> {escape(outcome.hint)}"
+        lines += [f"<details open><summary><b>Error</b></summary>\n\n{body}\n\n</details>", ""]
+    if outcome.log:
+        tail = outcome.log[-LOG_TAIL:]
+        title = f"Build log (last {len(tail)} of {len(outcome.log)} lines)"
+        lines += [
+            f"<details><summary>{title}</summary>\n\n<pre>{escape(chr(10).join(tail))}</pre>\n\n"
+            "</details>",
+            "",
+        ]
+    if settings is not None:
+        table = "\n".join(f"| {name} | {value} |" for name, value in _inputs(settings))
+        lines += [
+            f"<details><summary>Inputs</summary>\n\n| input | value |\n| --- | --- |\n{table}\n\n"
+            "</details>",
+            "",
+        ]
+    return "\n".join(lines) + "\n"
