@@ -46,7 +46,7 @@ class Archive:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def ignore_spec(folder: Path) -> pathspec.PathSpec:
+def ignore_spec(folder: Path) -> pathspec.GitIgnoreSpec:
     """The ignore rules: the folder's `.gitignore` (else a bundled template), `.git`, `.jina`."""
     gitignore = folder / ".gitignore"
     if gitignore.is_file():
@@ -54,7 +54,7 @@ def ignore_spec(folder: Path) -> pathspec.PathSpec:
     else:
         text = resources.files("hub_push").joinpath("resources/Python.gitignore").read_text()
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return pathspec.PathSpec.from_lines("gitwildmatch", [*lines, *ALWAYS_IGNORED])
+    return pathspec.GitIgnoreSpec.from_lines([*lines, *ALWAYS_IGNORED])
 
 
 def _walk(

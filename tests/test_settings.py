@@ -1,0 +1,248 @@
+"""Every input's parsing and validation, from the runner's variables and from the CLI."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from hub_push.cli import parse_args
+from hub_push.settings import DEFAULT_HUB_URL, InputErrors, Settings, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith(("INPUT_", "HUB_PUSH_", "JINA_")):
+            monkeypatch.delenv(key)
+
+
+def load(monkeypatch: pytest.MonkeyPatch, **inputs: str) -> Settings:
+    for name, value in inputs.items():
+        monkeypatch.setenv("INPUT_" + name.upper(), value)
+    return load_settings()
+
+
+def errors(monkeypatch: pytest.MonkeyPatch, **inputs: str) -> list[str]:
+    with pytest.raises(InputErrors) as caught:
+        load(monkeypatch, **inputs)
+    return [str(e) for e in caught.value.errors]
+
+
+def test_defaults_when_every_input_arrives_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = [
+        "path",
+        "tags",
+        "protected-tags",
+        "name",
+        "secret",
+        "token",
+        "visibility",
+        "build-env",
+        "dockerfile",
+        "platform",
+        "no-cache",
+        "hub-url",
+        "wait",
+        "timeout",
+        "verbose",
+        "dry-run",
+        "summary",
+        "github-token",
+    ]
+    settings = load(monkeypatch, **{n: "" for n in names})
+    assert settings.path == "."
+    assert settings.tags == [] and settings.protected_tags == []
+    assert settings.secret is None and settings.token is None
+    assert settings.visibility is None
+    assert settings.build_env == {}
+    assert settings.hub_url == DEFAULT_HUB_URL
+    assert settings.wait is True and settings.summary is True
+    assert settings.no_cache is False and settings.verbose is False and settings.dry_run is False
+    assert settings.timeout == timedelta(minutes=15)
+
+
+def test_hyphenated_runner_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load(
+        monkeypatch,
+        **{
+            "protected-tags": "v1",
+            "hub-url": "http://127.0.0.1:9/",
+            "no-cache": "true",
+            "dry-run": "TRUE",
+            "build-env": "A=1",
+        },
+    )
+    assert settings.protected_tags == ["v1"]
+    assert settings.hub_url == "http://127.0.0.1:9"  # trailing slash tolerated
+    assert settings.no_cache is True and settings.dry_run is True
+    assert settings.build_env["A"].get_secret_value() == "1"
+
+
+def test_list_inputs_split_on_newlines_and_commas_dropping_comments_and_blanks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = load(monkeypatch, tags="v1.2.3, latest\n\n# a comment\n  gpu \nv1.2.3\n")
+    assert settings.tags == ["v1.2.3", "latest", "gpu"]
+
+
+def test_protected_tags_are_tags_of_the_push_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INPUT_PROTECTED-TAGS", "v1,latest")
+    settings = load(monkeypatch, tags="latest")
+    assert settings.all_tags == ["latest", "v1"]
+
+
+@pytest.mark.parametrize("bad", ["bad tag", "-dash", "a/b", "x" * 129])
+def test_an_invalid_tag_is_refused_by_name(monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
+    (message,) = errors(monkeypatch, tags=bad)
+    assert message.startswith("Input `tags`:")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("true", True), ("True", True), ("FALSE", False)])
+def test_booleans_accept_yaml_core_spellings(
+    monkeypatch: pytest.MonkeyPatch, text: str, expected: bool
+) -> None:
+    assert load(monkeypatch, wait=text).wait is expected
+
+
+@pytest.mark.parametrize("text", ["yes", "1", "on", "tru"])
+def test_booleans_are_strict(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    assert errors(monkeypatch, verbose=text) == ["Input `verbose`: must be `true` or `false`"]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("15m", 900), ("1h30m", 5400), ("45", 45), ("2.5m", 150)]
+)
+def test_timeout_takes_durations(monkeypatch: pytest.MonkeyPatch, text: str, seconds: int) -> None:
+    assert load(monkeypatch, timeout=text).timeout == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["soon", "0", "15x", "-5m", "m"])
+def test_timeout_refuses_what_is_not_a_positive_duration(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    (message,) = errors(monkeypatch, timeout=text)
+    assert message.startswith("Input `timeout`:")
+
+
+def test_visibility_names_the_allowed_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load(monkeypatch, visibility="Private").visibility == "private"
+    assert errors(monkeypatch, visibility="secret") == [
+        "Input `visibility`: must be `public` or `private` (or empty: the Hub's default)"
+    ]
+
+
+def test_hub_url_must_be_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INPUT_HUB-URL", "ftp://hub")
+    (message,) = errors(monkeypatch)
+    assert message.startswith("Input `hub-url`: must be an http:// or https:// address")
+
+
+def test_hub_url_and_token_fall_back_to_the_jina_cli_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INPUT_HUB-URL", "")
+    monkeypatch.setenv("JINA_HUBBLE_REGISTRY", "http://127.0.0.1:8080")
+    monkeypatch.setenv("JINA_AUTH_TOKEN", "tok-from-env")
+    settings = load(monkeypatch, token="")
+    assert settings.hub_url == "http://127.0.0.1:8080"
+    assert settings.token is not None and settings.token.get_secret_value() == "tok-from-env"
+
+
+def test_build_env_reads_key_value_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INPUT_BUILD-ENV", "TOKEN=abc123\n\n# comment\nNUMPY_VERSION = 1.21.5\n")
+    env = load(monkeypatch).build_env
+    assert {k: v.get_secret_value() for k, v in env.items()} == {
+        "TOKEN": "abc123",
+        "NUMPY_VERSION": "1.21.5",
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ("lower=supersecret", "the name `lower` may hold only"),
+        ("_HIDDEN=supersecret", "the name `_HIDDEN` may hold only"),
+        ("JUSTSOMESUPERSECRET", "line 1 is not `KEY=VALUE`"),
+        ("KEY=super=secret", "the value of `KEY` contains `=`"),
+    ],
+)
+def test_bad_build_env_is_named_by_line_without_its_value(
+    monkeypatch: pytest.MonkeyPatch, line: str, fragment: str
+) -> None:
+    monkeypatch.setenv("INPUT_BUILD-ENV", line)
+    (message,) = errors(monkeypatch)
+    assert message.startswith("Input `build-env`:")
+    assert fragment in message
+    assert "supersecret" not in message.lower().replace("super=secret", "")
+    assert "SUPERSECRET" not in message
+
+
+def test_secret_without_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert errors(monkeypatch, secret="s3cr3t-value") == [
+        "Input `secret`: is set, but `name` is empty: an update needs both"
+    ]
+
+
+def test_every_bad_input_is_reported_not_just_the_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = errors(monkeypatch, wait="maybe", visibility="nobody", timeout="never")
+    assert sorted(m.split("`")[1] for m in found) == ["timeout", "visibility", "wait"]
+
+
+def test_cli_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INPUT_TAGS", "from-env")
+    flags = parse_args(
+        [
+            "--path",
+            "x",
+            "-t",
+            "v1",
+            "-t",
+            "latest",
+            "--protected-tag",
+            "v1",
+            "--no-wait",
+            "--build-env",
+            "A=1",
+            "--timeout",
+            "2m",
+            "--visibility",
+            "private",
+        ]
+    )
+    settings = load_settings(flags)
+    assert settings.path == "x"
+    assert settings.tags == ["v1", "latest"]
+    assert settings.protected_tags == ["v1"]
+    assert settings.wait is False
+    assert settings.timeout == timedelta(minutes=2)
+    assert settings.visibility == "private"
+
+
+def test_plain_environment_variables_work_outside_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_PUSH_PROTECTED_TAGS", "v2")
+    monkeypatch.setenv("HUB_PUSH_DRY_RUN", "true")
+    settings = load_settings()
+    assert settings.protected_tags == ["v2"] and settings.dry_run is True
+
+
+def test_secrets_are_masked_the_moment_they_are_read(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("INPUT_BUILD-ENV", "TOKEN=build-secret-1\nBROKEN_LINE_SECRET")
+    monkeypatch.setenv("INPUT_GITHUB-TOKEN", "ghs_abcdefgh")
+    with pytest.raises(InputErrors):  # the malformed line is masked before it is refused
+        load(monkeypatch, token="login-secret-2", name="x", secret="update-secret-3")
+    out = capsys.readouterr().out
+    for value in (
+        "build-secret-1",
+        "BROKEN_LINE_SECRET",
+        "ghs_abcdefgh",
+        "login-secret-2",
+        "update-secret-3",
+    ):
+        assert f"::add-mask::{value}\n" in out
+    assert "BROKEN_LINE_SECRET" not in out.replace("::add-mask::BROKEN_LINE_SECRET", "")
