@@ -60,6 +60,18 @@ def make_executor(tmp_path: Path) -> MakeExecutor:
 
 
 @pytest.fixture(scope="session")
+def users() -> dict[str, str]:
+    """Who the local Hubs know: user name → login token."""
+    return dict(USERS)
+
+
+@pytest.fixture(scope="session")
+def alice(users: dict[str, str]) -> str:
+    """A login token the local Hubs accept."""
+    return users["alice"]
+
+
+@pytest.fixture(scope="session")
 def shared_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHub]:
     """One local Hub for the tests that push uniquely named executors."""
     from hub_push.dev.localhub_process import local_hub

@@ -1,0 +1,267 @@
+"""The entrypoint run as the runner runs it, against the local Hub over HTTP.
+
+Each test starts `python -m hub_push` with hyphenated `INPUT_*` variables, fresh
+`GITHUB_OUTPUT` / `GITHUB_STEP_SUMMARY` files, and reads the outputs back with the runner's
+heredoc rules. Nothing of our own client is mocked: the local Hub is the test double.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+from hub_push.dev.localhub_process import local_hub
+
+from hub_push.dev.runner import ActionRun, run_action
+from hub_push.outcome import OUTPUT_NAMES
+
+MakeExecutor = Callable[..., Path]
+
+
+def push(hub_url: str, folder: Path, **inputs: str) -> ActionRun:
+    return run_action(
+        {"path": folder.name, "hub-url": hub_url, "timeout": "60s", **inputs},
+        workspace=folder.parent,
+    )
+
+
+def assert_all_outputs_set(run: ActionRun) -> None:
+    assert list(run.outputs) == list(OUTPUT_NAMES)
+    json.loads(run.outputs["result"])
+
+
+def assert_never_leaked(run: ActionRun, secrets: Iterable[str]) -> None:
+    """A secret shows up only in its own `::add-mask::` line, before anything else."""
+    for secret in secrets:
+        assert f"::add-mask::{secret}" in run.log, f"{secret[:3]}… was never masked"
+        unmasked = [
+            line for line in run.log.splitlines() if secret in line and "::add-mask::" not in line
+        ]
+        assert unmasked == []
+        assert secret not in run.summary
+        assert secret not in run.outputs["result"]
+        assert [n for n, v in run.outputs.items() if secret in v] in ([], ["secret"])
+
+
+def test_login_push_builds_and_reports_everything(
+    alice: str, shared_hub, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor()
+    run = push(shared_hub.url, folder, token=alice, tags="v1.0.0\nlatest")
+    assert run.returncode == 0, run.log
+    assert_all_outputs_set(run)
+    out = run.outputs
+    assert out["build-status"] == "succeeded"
+    assert out["task-id"]
+    assert out["executor-name"] == folder.name
+    assert len(out["executor-id"]) == 8
+    assert out["visibility"] == "public"
+    assert out["tags"] == "v1.0.0,latest"
+    assert out["uses"] == f"jinaai+docker://alice/{folder.name}:v1.0.0"
+    assert out["url"].endswith(f"/{out['executor-id']}/")
+    assert out["secret"] == ""
+    assert len(out["archive-md5"]) == 32
+    assert json.loads(out["result"])["task_id"] == out["task-id"]
+    assert run.summary.startswith(f"## ✅ Published <code>{folder.name}</code>")
+    assert f"<code>{out['task-id']}</code>" in run.summary
+    assert "::group::Upload (executor.push)" in run.log
+    assert_never_leaked(run, [alice])
+
+
+def test_no_tags_means_latest(alice: str, shared_hub, make_executor: MakeExecutor) -> None:
+    run = push(shared_hub.url, make_executor(), token=alice)
+    assert run.returncode == 0, run.log
+    assert run.outputs["tags"] == "latest"
+
+
+def test_first_publish_returns_a_masked_secret_that_updates_later(
+    shared_hub, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor()
+    first = push(shared_hub.url, folder, visibility="private")
+    assert first.returncode == 0, first.log
+    secret, name = first.outputs["secret"], first.outputs["executor-name"]
+    assert secret
+    assert first.outputs["visibility"] == "private"
+    assert first.outputs["uses"] == f"jinahub+docker://{name}/latest"
+    assert_never_leaked(first, [secret])
+
+    update = push(shared_hub.url, folder, name=name, secret=secret, tags="v2")
+    assert update.returncode == 0, update.log
+    assert update.outputs["build-status"] == "succeeded"
+    assert update.outputs["tags"] == "v2"
+    assert update.outputs["visibility"] == "private"  # unchanged: visibility input left empty
+    assert update.outputs["secret"] == ""
+    assert "::group::Upload (executor.update)" in update.log
+    assert_never_leaked(update, [secret])
+
+
+def test_update_with_a_wrong_secret_is_refused_clearly(
+    shared_hub, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor()
+    first = push(shared_hub.url, folder)
+    assert first.returncode == 0, first.log
+    wrong = push(shared_hub.url, folder, name=first.outputs["executor-name"], secret="not-it-12345")
+    assert wrong.returncode == 1
+    (error,) = wrong.annotations()
+    assert "secret" in error.lower()
+    assert wrong.outputs["build-status"] == "failed"
+    assert_all_outputs_set(wrong)
+    assert_never_leaked(wrong, ["not-it-12345"])
+
+
+def test_a_protected_tag_is_refused_the_second_time_naming_the_tag(
+    alice: str, shared_hub, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor()
+    inputs = {"token": alice, "tags": "v1\nlatest", "protected-tags": "v1"}
+    assert push(shared_hub.url, folder, **inputs).returncode == 0
+    again = push(shared_hub.url, folder, **inputs)
+    assert again.returncode == 1
+    (error,) = again.annotations()
+    assert "v1" in error
+    assert "protected" in error.lower()
+    assert again.outputs["build-status"] == "failed"
+    assert again.outputs["task-id"] == ""
+    assert_all_outputs_set(again)
+    assert "Traceback" not in again.log
+    assert "❌ Failed to publish" in again.summary
+
+
+def test_an_invalid_token_fails_before_any_upload(shared_hub, make_executor: MakeExecutor) -> None:
+    run = push(shared_hub.url, make_executor(), token="expired-token-000")
+    assert run.returncode == 1
+    (error,) = run.annotations()
+    assert "invalid or expired" in error
+    assert run.outputs["build-status"] == "skipped"
+    assert "Upload" not in run.log
+    assert_never_leaked(run, ["expired-token-000"])
+
+
+def test_build_env_fills_requirements_and_stays_secret(
+    alice: str, shared_hub, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor(requirements="git+https://${PRIVATE_TOKEN}@example.com/x.git\n")
+    value = "ghp_buildenv_value_42"
+    run = push(shared_hub.url, folder, token=alice, **{"build-env": f"PRIVATE_TOKEN={value}\n"})
+    assert run.returncode == 0, run.log
+    assert run.outputs["build-status"] == "succeeded"
+    assert "<code>PRIVATE_TOKEN</code> (values hidden)" in run.summary
+    assert_never_leaked(run, [value])
+
+
+def test_a_missing_build_env_is_annotated_on_requirements_line(
+    alice: str, shared_hub, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor(requirements="numpy\ngit+https://${PRIVATE_TOKEN}@example.com/x\n")
+    run = push(shared_hub.url, folder, token=alice)
+    assert run.returncode == 1
+    (error,) = run.annotations()
+    assert f"file={folder.name}/requirements.txt,line=2" in error
+    assert "PRIVATE_TOKEN" in error
+    assert run.outputs["build-status"] == "skipped"
+
+
+def test_a_failed_build_reports_failed_with_the_log(
+    alice: str, shared_hub, make_executor: MakeExecutor
+) -> None:
+    two = "from jina import Executor\n\n\nclass A(Executor): ...\n\n\nclass B(Executor): ...\n"
+    folder = make_executor(extra_files={"executor.py": two})
+    run = push(shared_hub.url, folder, token=alice)
+    assert run.returncode == 1
+    assert run.outputs["build-status"] == "failed"
+    assert run.outputs["task-id"]
+    (error,) = run.annotations()
+    assert "Multiple executors" in error
+    assert "Build log" in run.summary
+
+
+def test_wait_false_reports_pending_and_succeeds(
+    alice: str, shared_hub, make_executor: MakeExecutor
+) -> None:
+    run = push(shared_hub.url, make_executor(), token=alice, wait="false")
+    assert run.returncode == 0, run.log
+    assert run.outputs["build-status"] == "pending"
+    assert run.outputs["task-id"]
+
+
+def test_a_slow_build_times_out_with_the_task_id(
+    alice: str, users: dict[str, str], tmp_path: Path, make_executor: MakeExecutor
+) -> None:
+    with local_hub(tmp_path / "slow", users=users, build_seconds=30) as hub:
+        run = push(hub.url, make_executor(), token=alice, timeout="2s")
+    assert run.returncode == 1
+    assert run.outputs["build-status"] == "timeout"
+    assert run.outputs["task-id"]
+    (error,) = run.annotations()
+    assert "still" in error
+
+
+def test_task_id_is_found_when_the_stream_does_not_carry_it(
+    alice: str, users: dict[str, str], tmp_path: Path, make_executor: MakeExecutor
+) -> None:
+    with local_hub(
+        tmp_path / "quiet", users=users, build_seconds=0.2, extra_args=["--no-task-id-in-stream"]
+    ) as hub:
+        run = push(hub.url, make_executor(), token=alice)
+    assert run.returncode == 0, run.log
+    assert run.outputs["task-id"]
+    assert run.outputs["build-status"] == "succeeded"
+
+
+def test_dry_run_uploads_nothing(alice: str, shared_hub, make_executor: MakeExecutor) -> None:
+    folder = make_executor()
+    run = push(shared_hub.url, folder, token=alice, **{"dry-run": "true"})
+    assert run.returncode == 0, run.log
+    assert run.outputs["build-status"] == "dry-run"
+    assert len(run.outputs["archive-md5"]) == 32
+    assert "Login" not in run.log
+    assert "🧪 Dry run" in run.summary
+    # Had it been uploaded, a login push of the same folder would now be an update; it is new.
+    first = push(shared_hub.url, folder, token=alice)
+    assert first.outputs["archive-md5"] == run.outputs["archive-md5"]
+
+
+def test_bad_inputs_each_get_one_annotation_and_every_output_is_set(
+    shared_hub, make_executor: MakeExecutor
+) -> None:
+    run = push(shared_hub.url, make_executor(), wait="yes", visibility="hidden")
+    assert run.returncode == 1
+    errors = run.annotations()
+    assert len(errors) == 2
+    assert any("Input `wait`" in e for e in errors)
+    assert any("Input `visibility`" in e for e in errors)
+    assert "Traceback" not in run.log
+    assert_all_outputs_set(run)
+    assert run.outputs["build-status"] == "skipped"
+    assert "empty outputs task-id" in run.log
+
+
+def test_an_unreachable_hub_is_a_clear_error(alice: str, make_executor: MakeExecutor) -> None:
+    run = push("http://127.0.0.1:9", make_executor(), token=alice)
+    assert run.returncode == 1
+    (error,) = run.annotations()
+    assert "Could not reach the Hub at http://127.0.0.1:9" in error
+    assert "Traceback" not in run.log
+
+
+def test_summary_false_writes_no_summary(
+    alice: str, shared_hub, make_executor: MakeExecutor
+) -> None:
+    run = push(shared_hub.url, make_executor(), token=alice, summary="false")
+    assert run.returncode == 0, run.log
+    assert run.summary == ""
+
+
+@pytest.mark.parametrize("example", ["hello-executor"])
+def test_the_shipped_example_publishes(users: dict[str, str], shared_hub, example: str) -> None:
+    root = Path(__file__).resolve().parents[1]
+    run = run_action(
+        {"path": f"examples/{example}", "hub-url": shared_hub.url, "token": users["bob"]},
+        workspace=root,
+    )
+    assert run.returncode == 0, run.log
+    assert run.outputs["build-status"] == "succeeded"
