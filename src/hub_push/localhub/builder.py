@@ -1,0 +1,272 @@
+"""Build tasks: queued on push, run by worker threads, recorded line by line in the store.
+
+A "build" unpacks the stored archive, checks it like the Hub's normalizer, and then plays the
+stages of an image build (``buildWorkspace``, ``pushImage``, ``commitSave``) so that the whole
+task takes ``build_seconds``. It ends ``succeeded`` (the commit's tags now point at it) or
+``failed`` with the reason. Tasks left unfinished by a stop are run again on the next start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+
+from hub_push.localhub import normalizer
+from hub_push.localhub.errors import SERVER_INTERNAL
+from hub_push.localhub.store import FAILED, SUCCEEDED, Commit, Executor, Store, Task
+from hub_push.localhub.unpack import UnsafeArchiveError, unpack
+
+log = logging.getLogger("hub_push.localhub")
+
+#: How many log lines a typical build writes; the build's time is spread over them.
+_PLANNED_LINES = 14
+
+
+class Changes:
+    """Wakes up the streams that follow tasks whenever a task logs or changes state."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._version = 0
+
+    def notify(self) -> None:
+        with self._cond:
+            self._version += 1
+            self._cond.notify_all()
+
+    @property
+    def version(self) -> int:
+        with self._cond:
+            return self._version
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Wait until something changes after version ``seen`` (or the timeout)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._version != seen, timeout=timeout)
+            return self._version
+
+
+class _Stopped(Exception):
+    """The server is stopping: leave the task unfinished, it runs again on the next start."""
+
+
+class BuildFailedError(Exception):
+    """A build that ends ``failed``: the reason as the user reads it, and its code."""
+
+    def __init__(self, reason: str, code: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+@dataclass
+class _Run:
+    """One attempt at one task."""
+
+    task: Task
+    commit: Commit
+    executor: Executor
+    started: float
+    deadline: float
+    step: float
+
+
+class Builder:
+    """A FIFO queue of task ids and the worker threads that build them."""
+
+    def __init__(
+        self, store: Store, changes: Changes, *, build_seconds: float, workers: int = 2
+    ) -> None:
+        self._store = store
+        self._changes = changes
+        self._build_seconds = max(0.0, build_seconds)
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"localhub-builder-{n}", daemon=True)
+            for n in range(max(1, workers))
+        ]
+
+    def start(self) -> None:
+        """Queue again every task a previous run left unfinished, then start the workers."""
+        with self._store.write() as tx:
+            unfinished = tx.unfinished_tasks()
+            for task in unfinished:
+                tx.requeue_task(task.id)
+        for task in unfinished:
+            log.info("resuming build task %s", task.id)
+            self._queue.put(task.id)
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, task_id: str) -> None:
+        """Queue a task that the store already holds as ``pending``."""
+        self._queue.put(task_id)
+        self._changes.notify()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the workers; a task in progress stays unfinished (and resumes on start)."""
+        self._stop.set()
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    # the worker ---------------------------------------------------------------------------
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            task_id = self._queue.get()
+            if task_id is None:
+                return
+            try:
+                self._run(task_id)
+            except _Stopped:
+                log.info(
+                    "build task %s interrupted by the stop; it resumes on the next start", task_id
+                )
+                return
+            except Exception:
+                log.exception("build task %s crashed", task_id)
+
+    def _run(self, task_id: str) -> None:
+        with self._store.write() as tx:
+            task = tx.task(task_id)
+            if task is None or task.status in (SUCCEEDED, FAILED):
+                return
+            commit = tx.commit(task.commit_id)
+            executor = tx.executor_by_uuid(task.executor_uuid)
+            tx.start_task(task_id)
+        if commit is None or executor is None:
+            self._finish(
+                task_id,
+                None,
+                None,
+                BuildFailedError("The task's commit is missing.", SERVER_INTERNAL),
+            )
+            return
+        self._changes.notify()
+        now = time.monotonic()
+        run = _Run(
+            task=task,
+            commit=commit,
+            executor=executor,
+            started=now,
+            deadline=now + self._build_seconds,
+            step=self._build_seconds / _PLANNED_LINES,
+        )
+        if task.attempts > 0:
+            self._log(
+                run, "createTask", "Build restarted: the local Hub stopped while this task ran"
+            )
+        try:
+            self._build(run)
+        except BuildFailedError as failure:
+            self._log(run, "buildWorkspace", f"Build failed: {failure.reason}")
+            self._finish(task_id, commit, executor, failure)
+            return
+        except _Stopped:
+            raise
+        except Exception as exc:
+            log.exception("build task %s failed unexpectedly", task_id)
+            crash = BuildFailedError(f"Internal error of the local Hub: {exc}", SERVER_INTERNAL)
+            self._finish(task_id, commit, executor, crash)
+            return
+        self._finish(task_id, commit, executor, None)
+
+    def _build(self, run: _Run) -> None:
+        commit = run.commit
+        work = self._store.work_dir / run.task.id
+        shutil.rmtree(work, ignore_errors=True)
+        try:
+            self._log(
+                run,
+                "extractZip",
+                f"Unpacking the archive ({commit.size} bytes, md5 {commit.md5sum})",
+            )
+            blob = self._store.blob_path(commit.blob)
+            if not blob.is_file():
+                raise BuildFailedError(
+                    "The uploaded archive is missing from the Hub's storage.", SERVER_INTERNAL
+                )
+            try:
+                files, size = unpack(blob, work)
+            except UnsafeArchiveError as exc:
+                raise BuildFailedError(str(exc), normalizer.OTHERS) from None
+            self._log(run, "extractZip", f"Unpacked {files} file(s), {size} bytes")
+            try:
+                found = normalizer.normalize(
+                    work,
+                    dockerfile=commit.dockerfile,
+                    build_env=commit.build_env or {},
+                    log=lambda line: self._log(run, "normalize", line),
+                )
+            except normalizer.NormalizerError as exc:
+                raise BuildFailedError(exc.message, exc.code) from None
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        self._play_image_build(run, found)
+
+    def _play_image_build(self, run: _Run, found: normalizer.Normalized) -> None:
+        commit, executor = run.commit, run.executor
+        image = f"localhub/{executor.name.lower()}:{commit.id}"
+        steps = ["FROM jinaai/jina:3-py311-standard", "COPY . /workspace", "WORKDIR /workspace"]
+        if found.requirements:
+            steps.append("RUN pip install --no-cache-dir -r requirements.txt")
+        steps.append('ENTRYPOINT ["jina", "executor", "--uses", "config.yml"]')
+        platform = commit.platform or "linux/amd64"
+        self._log(
+            run,
+            "buildWorkspace",
+            f"Building {image} for {platform}" + (" (no cache)" if commit.no_cache else ""),
+        )
+        for number, step in enumerate(steps, start=1):
+            self._log(run, "buildWorkspace", f"Step {number}/{len(steps)} : {step}")
+        digest = hashlib.sha256(f"{commit.id}:{commit.md5sum}".encode()).hexdigest()
+        self._log(run, "buildWorkspace", f"Successfully built {digest[:12]}")
+        self._log(run, "pushImage", f"Pushed {image} (digest sha256:{digest})")
+        self._log(run, "commitSave", f"Commit {commit.id}: tags {', '.join(commit.tags)}")
+        self._wait_until(run.deadline)
+
+    # helpers ----------------------------------------------------------------------------
+    def _log(self, run: _Run, subject: str, line: str) -> None:
+        dt = int((time.monotonic() - run.started) * 1000)
+        with self._store.write() as tx:
+            tx.append_log(run.task.id, dt, subject, line)
+        self._changes.notify()
+        self._wait_until(min(run.deadline, time.monotonic() + run.step))
+
+    def _wait_until(self, moment: float) -> None:
+        remaining = moment - time.monotonic()
+        if remaining > 0 and self._stop.wait(remaining):
+            raise _Stopped
+        if self._stop.is_set():
+            raise _Stopped
+
+    def _finish(
+        self,
+        task_id: str,
+        commit: Commit | None,
+        executor: Executor | None,
+        failure: BuildFailedError | None,
+    ) -> None:
+        with self._store.write() as tx:
+            if failure is None and commit is not None and executor is not None:
+                tx.point_tags(executor.uuid, commit.tags, commit.id)
+                tx.finish_commit(commit.id, SUCCEEDED)
+                tx.finish_task(task_id, SUCCEEDED, None, None)
+            else:
+                reason = failure.reason if failure else "The build failed."
+                code = failure.code if failure else SERVER_INTERNAL
+                if commit is not None:
+                    tx.finish_commit(commit.id, FAILED)
+                tx.finish_task(task_id, FAILED, reason, code)
+        outcome = "succeeded" if failure is None else "failed"
+        log.info("build task %s %s", task_id, outcome)
+        self._changes.notify()

@@ -1,0 +1,336 @@
+"""Reading request bodies: multipart (streamed to disk), urlencoded and JSON forms.
+
+The archive of a push is never held in memory: python-multipart's streaming parser hands over
+the bytes of the ``file`` part piece by piece, and they go straight to a file under
+``DIR/uploads`` while their MD5 and SHA-256 are computed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Protocol
+from urllib.parse import parse_qs
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from hub_push.localhub.errors import (
+    DATA_STREAM_BROKEN,
+    PARAM_VALIDATION,
+    TOO_LARGE_FILE,
+    UNEXPECTED_MIME_TYPE,
+    HubError,
+)
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+
+_CHUNK = 64 * 1024
+#: Text fields and non-multipart bodies are small; anything bigger is refused.
+MAX_FIELD_BYTES = 1024 * 1024
+
+
+@dataclass
+class UploadedFile:
+    """The ``file`` part of a multipart body, saved on disk."""
+
+    path: Path
+    size: int
+    md5: str
+    sha256: str
+
+    def discard(self) -> None:
+        """Remove the saved file (when the upload is refused)."""
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class Form:
+    """The fields of a request (last value wins) and the uploaded file, if any."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    file: UploadedFile | None = None
+
+    def get(self, name: str) -> str | None:
+        """The value of a field, or None when it was not sent."""
+        return self.fields.get(name)
+
+
+class Reader(Protocol):
+    """What a body is read from (the handler's ``rfile``)."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+    def readline(self, size: int, /) -> bytes: ...
+
+
+class Body:
+    """A request body read piece by piece: by Content-Length, or chunked transfer encoding.
+
+    It remembers where it is, so that a refused request can be drained from where parsing
+    stopped (the client then reads our answer instead of a connection reset).
+    """
+
+    def __init__(self, headers: Message, rfile: Reader) -> None:
+        self._rfile = rfile
+        self._chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
+        self._remaining = 0
+        self._done = False
+        if not self._chunked:
+            try:
+                self._remaining = int(headers.get("Content-Length") or 0)
+            except ValueError:
+                self._done = True
+                raise HubError(
+                    PARAM_VALIDATION, "The Content-Length header is not a number."
+                ) from None
+            self._done = self._remaining <= 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            piece = self.read_piece()
+            if not piece:
+                return
+            yield piece
+
+    def read_piece(self) -> bytes:
+        """The next piece of the body, or b"" at its end."""
+        if self._done:
+            return b""
+        if self._chunked and self._remaining == 0:
+            self._next_chunk()
+            if self._done:
+                return b""
+        data = self._rfile.read(min(_CHUNK, self._remaining))
+        if not data:
+            self._done = True
+            raise HubError(DATA_STREAM_BROKEN, "The upload ended before it was complete.")
+        self._remaining -= len(data)
+        if self._remaining == 0:
+            if self._chunked:
+                self._rfile.readline(1024)  # the CRLF after each chunk
+            else:
+                self._done = True
+        return data
+
+    def _next_chunk(self) -> None:
+        size_line = self._rfile.readline(1024)
+        try:
+            size = int(size_line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            self._done = True
+            raise HubError(DATA_STREAM_BROKEN, "The chunked upload is malformed.") from None
+        if size == 0:
+            while self._rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            self._done = True
+        self._remaining = size
+
+    def drain(self) -> None:
+        """Read and drop what is left of the body."""
+        with contextlib.suppress(HubError, OSError):
+            while self.read_piece():
+                pass
+
+
+def _small_body(body: Body) -> bytes:
+    data = bytearray()
+    for piece in body:
+        data += piece
+        if len(data) > MAX_FIELD_BYTES:
+            body.drain()
+            raise HubError(PARAM_VALIDATION, "The request body is too large for this method.")
+    return bytes(data)
+
+
+def read_form(
+    headers: Message,
+    body: Body,
+    *,
+    uploads_dir: Path,
+    max_upload_bytes: int | None = None,
+) -> Form:
+    """Parse the body by its Content-Type; multipart file parts are streamed to disk."""
+    content_type, options = parse_options_header(headers.get("Content-Type") or "")
+    if content_type == b"multipart/form-data":
+        boundary = options.get(b"boundary")
+        if not boundary:
+            body.drain()
+            raise HubError(PARAM_VALIDATION, "The multipart body has no boundary.")
+        return _MultipartReader(boundary, uploads_dir, max_upload_bytes).read(body)
+    data = _small_body(body)
+    if content_type in (b"application/x-www-form-urlencoded", b""):
+        parsed = parse_qs(data.decode("utf-8", "replace"), keep_blank_values=True)
+        return Form(fields={key: values[-1] for key, values in parsed.items()})
+    if content_type == b"application/json":
+        return Form(fields=_json_fields(data))
+    raise HubError(
+        UNEXPECTED_MIME_TYPE,
+        f"Unsupported Content-Type {content_type.decode('latin-1')!r}: send a form or JSON.",
+    )
+
+
+def _json_fields(body: bytes) -> dict[str, str]:
+    if not body.strip():
+        return {}
+    try:
+        loaded = json.loads(body)
+    except json.JSONDecodeError:
+        raise HubError(PARAM_VALIDATION, "The request body is not valid JSON.") from None
+    if not isinstance(loaded, dict):
+        raise HubError(PARAM_VALIDATION, "The request body must be a JSON object.")
+    fields: dict[str, str] = {}
+    for key, value in loaded.items():
+        if isinstance(value, str):
+            fields[key] = value
+        elif isinstance(value, bool):
+            fields[key] = "True" if value else "False"
+        elif value is not None:
+            fields[key] = json.dumps(value)
+    return fields
+
+
+class _MultipartReader:
+    """Callbacks for python-multipart: text fields in memory, the file part on disk."""
+
+    def __init__(self, boundary: bytes, uploads_dir: Path, max_upload_bytes: int | None) -> None:
+        self._boundary = boundary
+        self._uploads_dir = uploads_dir
+        self._max_upload = max_upload_bytes
+        self._form = Form()
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._part_headers: dict[str, str] = {}
+        self._name: str | None = None
+        self._is_file = False
+        self._value = bytearray()
+        self._out: IO[bytes] | None = None
+        self._out_path: Path | None = None
+        self._md5 = hashlib.md5()  # noqa: S324 - the protocol's checksum, not security
+        self._sha256 = hashlib.sha256()
+        self._size = 0
+        self._too_large = False
+        self._field_too_large = False
+
+    def read(self, body: Body) -> Form:
+        callbacks: MultipartCallbacks = {
+            "on_part_begin": self._on_part_begin,
+            "on_header_field": self._on_header_field,
+            "on_header_value": self._on_header_value,
+            "on_header_end": self._on_header_end,
+            "on_headers_finished": self._on_headers_finished,
+            "on_part_data": self._on_part_data,
+            "on_part_end": self._on_part_end,
+        }
+        parser = MultipartParser(self._boundary, callbacks)
+        try:
+            for piece in body:
+                parser.write(piece)
+            parser.finalize()
+        except HubError:
+            self._abort()
+            raise
+        except Exception as exc:  # python-multipart's own errors
+            self._abort()
+            body.drain()
+            raise HubError(DATA_STREAM_BROKEN, f"The multipart body is malformed: {exc}") from None
+        finally:
+            if self._out is not None:
+                self._out.close()
+                self._out = None
+        if self._too_large:
+            self._abort()
+            raise HubError(
+                TOO_LARGE_FILE,
+                f"The uploaded archive is larger than this Hub accepts ({self._max_upload} bytes).",
+            )
+        if self._field_too_large:
+            self._abort()
+            raise HubError(PARAM_VALIDATION, "A form field of the request is too large.")
+        return self._form
+
+    def _abort(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+        if self._out_path is not None:
+            self._out_path.unlink(missing_ok=True)
+        if self._form.file is not None:
+            self._form.file.discard()
+            self._form.file = None
+
+    def _on_part_begin(self) -> None:
+        self._part_headers = {}
+        self._name = None
+        self._is_file = False
+        self._value = bytearray()
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        key = self._header_field.decode("latin-1").strip().lower()
+        self._part_headers[key] = self._header_value.decode("utf-8", "replace").strip()
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+
+    def _on_headers_finished(self) -> None:
+        _, options = parse_options_header(self._part_headers.get("content-disposition", ""))
+        raw_name = options.get(b"name")
+        self._name = raw_name.decode("utf-8", "replace") if raw_name is not None else None
+        self._is_file = b"filename" in options or self._name == "file"
+        if self._is_file:
+            if self._form.file is not None:
+                self._form.file.discard()
+                self._form.file = None
+            fd, name = tempfile.mkstemp(prefix="upload-", suffix=".zip", dir=self._uploads_dir)
+            self._out = os.fdopen(fd, "wb")
+            self._out_path = Path(name)
+            self._md5 = hashlib.md5()  # noqa: S324
+            self._sha256 = hashlib.sha256()
+            self._size = 0
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        piece = data[start:end]
+        if not self._is_file:
+            if len(self._value) + len(piece) > MAX_FIELD_BYTES:
+                self._field_too_large = True
+            else:
+                self._value += piece
+            return
+        self._size += len(piece)
+        if self._max_upload is not None and self._size > self._max_upload:
+            self._too_large = True
+        if self._too_large or self._out is None:
+            return
+        self._out.write(piece)
+        self._md5.update(piece)
+        self._sha256.update(piece)
+
+    def _on_part_end(self) -> None:
+        if self._is_file:
+            if self._out is not None:
+                self._out.close()
+                self._out = None
+            if self._out_path is not None and self._too_large:
+                self._out_path.unlink(missing_ok=True)
+            elif self._out_path is not None:
+                self._form.file = UploadedFile(
+                    path=self._out_path,
+                    size=self._size,
+                    md5=self._md5.hexdigest(),
+                    sha256=self._sha256.hexdigest(),
+                )
+            self._out_path = None
+        elif self._name is not None:
+            self._form.fields[self._name] = self._value.decode("utf-8", "replace")
