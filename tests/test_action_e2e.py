@@ -149,7 +149,7 @@ def test_build_env_fills_requirements_and_stays_secret(
     run = push(shared_hub.url, folder, token=alice, **{"build-env": f"PRIVATE_TOKEN={value}\n"})
     assert run.returncode == 0, run.log
     assert run.outputs["build-status"] == "succeeded"
-    assert "<code>PRIVATE_TOKEN</code> (values hidden)" in run.summary
+    assert "| build-env | PRIVATE_TOKEN (values hidden) |" in run.summary
     assert_never_leaked(run, [value])
 
 

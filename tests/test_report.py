@@ -73,7 +73,7 @@ def test_summary_has_heading_table_and_inputs_with_secret_names_only(
     assert "| Usage | <code>jinaai+docker://alice/Hello:v1</code> |" in text
     assert "| Protected tags | <code>v1</code> |" in text
     assert "md5 <code>abc</code>, 2.0 KiB" in text
-    assert "<code>PRIVATE_TOKEN</code> (values hidden)" in text
+    assert "| build-env | PRIVATE_TOKEN (values hidden) |" in text
     assert "| token | set (hidden) |" in text
     assert "build-value-xyz" not in text
     assert "login-token-abc" not in text

@@ -22,6 +22,10 @@ def publish(settings: Settings, outcome: Outcome) -> None:
     """Run the whole flow; raises a `HubPushError` on failure, with `outcome` filled in."""
     outcome.protected_tags = tuple(settings.protected_tags)
     outcome.tags = tuple(settings.all_tags)
+    with gha.group("Inputs"):
+        for name, value in settings.describe():
+            gha.info(f"{name:15} {value}")
+
     with gha.group("Executor"):
         executor = load_executor(
             Path(settings.path),

@@ -235,6 +235,34 @@ class Settings(BaseSettings):
         """Tags this push asks for: `tags`, then the protected ones not already listed."""
         return self.tags + [t for t in self.protected_tags if t not in self.tags]
 
+    def describe(self) -> list[tuple[str, str]]:
+        """(input, value as text) for the log and the summary: secrets only as set / not set,
+        `build-env` only by its names."""
+
+        def hidden(value: SecretStr | None) -> str:
+            return "set (hidden)" if value else "not set"
+
+        return [
+            ("path", self.path),
+            ("tags", ", ".join(self.tags)),
+            ("protected-tags", ", ".join(self.protected_tags)),
+            ("name", self.name),
+            ("secret", hidden(self.secret)),
+            ("token", hidden(self.token)),
+            ("visibility", self.visibility or "(the Hub's default)"),
+            ("build-env", ", ".join(self.build_env) + " (values hidden)" if self.build_env else ""),
+            ("dockerfile", self.dockerfile),
+            ("platform", self.platform),
+            ("no-cache", str(self.no_cache).lower()),
+            ("hub-url", self.hub_url),
+            ("wait", str(self.wait).lower()),
+            ("timeout", f"{self.timeout.total_seconds():g}s"),
+            ("verbose", str(self.verbose).lower()),
+            ("dry-run", str(self.dry_run).lower()),
+            ("summary", str(self.summary).lower()),
+            ("github-token", hidden(self.github_token)),
+        ]
+
     @property
     def is_update(self) -> bool:
         """An update of an executor published without a login: NAME + SECRET."""

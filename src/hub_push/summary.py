@@ -31,34 +31,6 @@ def _size(size: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _inputs(settings: Settings) -> list[tuple[str, str]]:
-    """The inputs as the run saw them; secrets appear as set/not set, build-env as names."""
-    visibility = settings.visibility or "(Hub default)"
-    return [
-        ("path", _code(settings.path)),
-        ("tags", ", ".join(_code(t) for t in settings.tags) or "—"),
-        ("protected-tags", ", ".join(_code(t) for t in settings.protected_tags) or "—"),
-        ("name", _code(settings.name)),
-        ("secret", "set (hidden)" if settings.secret else "not set"),
-        ("token", "set (hidden)" if settings.token else "not set"),
-        ("visibility", escape(visibility)),
-        (
-            "build-env",
-            ", ".join(_code(k) for k in settings.build_env) + " (values hidden)"
-            if settings.build_env
-            else "—",
-        ),
-        ("dockerfile", _code(settings.dockerfile)),
-        ("platform", _code(settings.platform)),
-        ("no-cache", _code(str(settings.no_cache).lower())),
-        ("hub-url", _code(settings.hub_url)),
-        ("wait", _code(str(settings.wait).lower())),
-        ("timeout", _code(f"{settings.timeout.total_seconds():g}s")),
-        ("verbose", _code(str(settings.verbose).lower())),
-        ("dry-run", _code(str(settings.dry_run).lower())),
-    ]
-
-
 def render(outcome: Outcome, settings: Settings | None) -> str:
     """The Markdown section for this run."""
     name = outcome.executor_name or (settings.path if settings else "the executor")
@@ -106,7 +78,10 @@ def render(outcome: Outcome, settings: Settings | None) -> str:
             "",
         ]
     if settings is not None:
-        table = "\n".join(f"| {name} | {value} |" for name, value in _inputs(settings))
+        table = "\n".join(
+            f"| {name} | {escape(value).replace('|', '&#124;') if value else '—'} |"
+            for name, value in settings.describe()
+        )
         lines += [
             f"<details><summary>Inputs</summary>\n\n| input | value |\n| --- | --- |\n{table}\n\n"
             "</details>",
