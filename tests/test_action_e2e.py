@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
-from hub_push.dev.localhub_process import local_hub
 
+from hub_push.dev.localhub_process import local_hub
 from hub_push.dev.runner import ActionRun, run_action
 from hub_push.outcome import OUTPUT_NAMES
 
@@ -168,15 +168,18 @@ def test_a_missing_build_env_is_annotated_on_requirements_line(
 def test_a_failed_build_reports_failed_with_the_log(
     alice: str, shared_hub, make_executor: MakeExecutor
 ) -> None:
-    two = "from jina import Executor\n\n\nclass A(Executor): ...\n\n\nclass B(Executor): ...\n"
-    folder = make_executor(extra_files={"executor.py": two})
+    folder = make_executor()
+    (folder / "executor.py").write_text(
+        "from jina import Executor\n\n\nclass Other(Executor): ...\n"
+    )
     run = push(shared_hub.url, folder, token=alice)
     assert run.returncode == 1
     assert run.outputs["build-status"] == "failed"
     assert run.outputs["task-id"]
     (error,) = run.annotations()
-    assert "Multiple executors" in error
+    assert "can not discover any Executor" in error
     assert "Build log" in run.summary
+    assert "❌ Failed to publish" in run.summary
 
 
 def test_wait_false_reports_pending_and_succeeds(
