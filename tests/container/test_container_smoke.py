@@ -1,0 +1,86 @@
+"""The action's image, built from the unchanged Dockerfile and run as the runner runs it.
+
+One slow test (about 1 to 2 minutes): see container_smoke.py for the steps. It fails, never
+skips, when the Docker engine can't start.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from container_smoke import EXECUTOR_DIR, Report, RunResult
+
+# The run is bounded inside (Limits.total, 600 s); this only backs that up.
+pytestmark = [pytest.mark.container, pytest.mark.timeout(720)]
+
+CHECKED_OUTPUTS = ("task-id", "build-status", "executor-name", "tags", "uses")
+
+
+@pytest.fixture
+def report(smoke_report: Report) -> Report:
+    return smoke_report
+
+
+def _assert_pushed(run: RunResult | None, tags: set[str], secret: str) -> RunResult:
+    assert run is not None
+    assert run.exit_code == 0, f"{run.how} failed:\n{run.log[-4000:]}"
+    outputs = run.outputs
+    assert outputs.get("build-status") == "succeeded", outputs
+    assert outputs.get("task-id"), outputs
+    assert outputs.get("executor-name") == "HelloExecutor", outputs
+    assert tags <= set(outputs.get("tags", "").split(",")), outputs
+    assert outputs.get("uses", "").endswith("HelloExecutor:smoke"), outputs
+    # The step summary: written, and about this push.
+    assert outputs["task-id"] in run.summary, run.summary
+    assert "succeeded" in run.summary, run.summary
+    assert EXECUTOR_DIR in run.summary, run.summary
+    # The build secret: never in outputs or summary; in the log only to be masked.
+    assert secret not in json.dumps(outputs)
+    assert secret not in run.summary
+    leaked = [
+        line
+        for line in run.log.splitlines()
+        if secret in line and not line.startswith("::add-mask::")
+    ]
+    assert not leaked, leaked
+    assert "::error" not in run.log, run.log[-4000:]
+    return run
+
+
+def test_dockerfile_is_hadolint_clean(report: Report) -> None:
+    assert report.hadolint == "clean"
+
+
+def test_build_context_holds_only_what_the_image_needs(report: Report) -> None:
+    files = set(report.context_files)
+    assert {"pyproject.toml", "README.md", "src/hub_push/__main__.py"} <= files
+    kept_out = ("tests", "examples", ".git", ".venv", ".github", ".ci", "scripts")
+    assert not [f for f in files if f.split("/")[0] in kept_out]
+    assert not [f for f in files if "__pycache__" in f or ".egg-info" in f]
+
+
+def test_dependencies_are_one_layer_before_the_source(report: Report) -> None:
+    layers = report.image["layers"]  # newest first
+    deps = [i for i, layer in enumerate(layers) if "--requirement" in layer]
+    source = [i for i, layer in enumerate(layers) if "COPY dir:" in layer and "/src" in layer]
+    assert len(deps) == 1, layers
+    assert source and source[0] < deps[0], layers  # the source comes later (nearer the top)
+    # The image adds the dependencies and the package, nothing more (stand-in base excluded).
+    assert report.image["added_by_dockerfile_bytes"] < 120 * 1024 * 1024, report.image
+
+
+def test_act_runs_the_action_from_the_checkout(report: Report) -> None:
+    run = _assert_pushed(report.act, {"smoke", "smoke-act", "smoke-act-once"}, report.secret)
+    # The later step saw what the action wrote.
+    for name in CHECKED_OUTPUTS:
+        assert run.outputs[name] == run.action_outputs[name], name
+    # The multi-line `tags` input: the `#` comment line dropped.
+    assert "# a comment line: dropped" not in run.outputs["tags"]
+
+
+def test_docker_run_with_the_runners_contract_and_a_nonsense_path(report: Report) -> None:
+    _assert_pushed(
+        report.docker_run, {"smoke", "smoke-docker-run", "smoke-docker-run-once"}, report.secret
+    )
+    assert report.workspace_changes == [], "the action wrote into the workspace"
