@@ -129,6 +129,12 @@ def test_a_protected_tag_is_refused_the_second_time_naming_the_tag(
     assert_all_outputs_set(again)
     assert "Traceback" not in again.log
     assert "❌ Failed to publish" in again.summary
+    assert "What to do:</b> A protected tag can be pushed only once" in again.summary
+    groups = [line for line in again.log.splitlines() if line.startswith("::")]
+    depth = 0
+    for line in groups:  # GitHub's log groups do not nest
+        depth += line.startswith("::group::") - line.startswith("::endgroup::")
+        assert depth in (0, 1), groups
 
 
 def test_an_invalid_token_fails_before_any_upload(shared_hub, make_executor: MakeExecutor) -> None:

@@ -41,24 +41,24 @@ def publish(settings: Settings, outcome: Outcome) -> None:
                 f"requirements.txt:{placeholder.line} uses ${{{placeholder.name}}} from build-env"
             )
 
-    with gha.group("Packing"), packed(executor.folder) as archive:
-        outcome.archive_md5 = archive.md5
-        outcome.archive_size = archive.size
-        outcome.archive_files = len(archive.files)
-        gha.info(f"{len(archive.files)} files, {archive.size} bytes, md5 {archive.md5}")
-        for name in archive.files:
-            gha.debug(f"packed {name}")
-        for skipped in archive.skipped:
-            gha.warning(f"Left out of the archive: {skipped.path} ({skipped.reason})")
+    with packed(executor.folder) as archive:
+        with gha.group("Packing"):
+            outcome.archive_md5 = archive.md5
+            outcome.archive_size = archive.size
+            outcome.archive_files = len(archive.files)
+            gha.info(f"{len(archive.files)} files, {archive.size} bytes, md5 {archive.md5}")
+            for name in archive.files:
+                gha.debug(f"packed {name}")
+            for skipped in archive.skipped:
+                gha.warning(f"Left out of the archive: {skipped.path} ({skipped.reason})")
         if not archive.files:
             raise HubError(f"Nothing to push: every file in `{settings.path}` is ignored.")
         if settings.dry_run:
             outcome.status = "dry-run"
             gha.notice("Dry run: the executor is valid and packed; nothing was uploaded.")
             return
-        _push_and_build(
-            settings, outcome, archive.path, archive.md5, push_id=settings.name or executor.name
-        )
+        push_id = settings.name or executor.name
+        _push_and_build(settings, outcome, archive.path, archive.md5, push_id=push_id)
 
 
 def _push_and_build(

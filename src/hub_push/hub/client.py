@@ -35,6 +35,21 @@ PUSH_READ_TIMEOUT = 600.0
 
 LineHandler = Callable[[dict[str, Any]], None]
 
+#: What the workflow author can do, by Hubble status code (`jina-hubble-sdk` HubbleReturnStatus).
+HINTS = {
+    40102: "Check `name` and `secret` (or `token`): only the owner's token or the executor's "
+    "SECRET may update it.",
+    40301: "Check `name` and `secret` (or `token`): only the owner's token or the executor's "
+    "SECRET may update it.",
+    40901: "A protected tag can be pushed only once, ever. Push a new version tag, or leave this "
+    "one out of `protected-tags` and `tags`.",
+    41301: "The archive is too large for the Hub: list data, models and build outputs in the "
+    "executor's .gitignore.",
+    42202: "Another account owns this name. Rename `metas.name` in config.yml, or push with the "
+    "owner's `token` (or `name` + `secret`).",
+    42205: "The Hub could not find exactly one Executor class matching `jtype` in config.yml.",
+}
+
 
 def _message(body: Any, fallback: str) -> str:
     """The readable text of a Hubble answer or error line (`readableMessage` first)."""
@@ -191,9 +206,11 @@ class HubClient:
                         task_id = task["_id"]
                     kind = line.get("type")
                     if kind == "error":
+                        code = _status_code(line)
                         raise HubError(
                             _message(line, "The Hub reported an error without a message."),
-                            code=_status_code(line),
+                            code=code,
+                            hint=HINTS.get(code or 0, ""),
                         )
                     if kind == "warning":
                         warnings.append(_message(line, "warning"))
@@ -345,7 +362,10 @@ def _json(response: httpx.Response) -> Any:
 
 def _http_error(response: httpx.Response, body: Any, what: str) -> HubError:
     text = _message(body, response.text[:200].strip() or response.reason_phrase)
-    return HubError(f"{what} (HTTP {response.status_code}): {text}", code=_status_code(body))
+    code = _status_code(body)
+    return HubError(
+        f"{what} (HTTP {response.status_code}): {text}", code=code, hint=HINTS.get(code or 0, "")
+    )
 
 
 def _duration(seconds: float) -> str:
