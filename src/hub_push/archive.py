@@ -58,7 +58,7 @@ def ignore_spec(folder: Path) -> pathspec.GitIgnoreSpec:
 
 
 def _walk(
-    folder: Path, spec: pathspec.PathSpec, skipped: list[Skipped]
+    folder: Path, spec: pathspec.GitIgnoreSpec, skipped: list[Skipped]
 ) -> Iterator[tuple[str, Path]]:
     """(archive name, real file) for every file to pack, in sorted order."""
     root = folder.resolve()

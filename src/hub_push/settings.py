@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -285,7 +285,7 @@ def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:
     Messages name the input and never repeat its value.
     """
     try:
-        settings = Settings(**dict(overrides or {}))
+        settings = Settings(**cast(dict[str, Any], dict(overrides or {})))
     except ValidationError as exc:
         problems: list[InputError] = []
         for err in exc.errors(include_input=False, include_url=False):

@@ -1,1 +1,1 @@
-"""Development tools: the local Hub process, the runner emulation and the demo (not used by the action)."""
+"""Development tools (not used by the action): the local Hub process, runner emulation, demo."""
