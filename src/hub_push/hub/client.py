@@ -252,72 +252,31 @@ class HubClient:
 
         A stream the Hub closes early is reopened with `replay`, and log lines already seen
         (by their sequence number) are skipped. Raises `BuildFailedError` or
-        `BuildTimeoutError`; both carry the log read so far in `.log`.
+        `BuildTimeoutError`, both with the log read so far.
         """
         deadline = time.monotonic() + timeout
-        log: list[str] = []
-        last_sn = 0
-        status: BuildStatus = "pending"
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise BuildTimeoutError(
-                    f"The build task {task_id} was still `{status}` after {_duration(timeout)}.",
-                    task_id=task_id,
-                    log=tuple(log),
-                )
-            form = {"replay": "True", "verbose": str(verbose), "id": task_id}
-            if secret:
-                form["secret"] = secret
-            slice_timeout = httpx.Timeout(30.0, connect=10.0, read=min(remaining, STREAM_SLICE))
+        watch = _BuildWatch(task_id, on_log)
+        form = {"replay": "True", "verbose": str(verbose), "id": task_id}
+        if secret:
+            form["secret"] = secret
+        while (remaining := deadline - time.monotonic()) > 0:
+            read_timeout = httpx.Timeout(30.0, connect=10.0, read=min(remaining, STREAM_SLICE))
             try:
-                with self._open_progress(form, slice_timeout) as response:
+                with self._open_progress(form, read_timeout) as response:
                     for line in _lines(response):
-                        code = line.get("code")
-                        if isinstance(code, int) and code >= 400:
-                            raise HubError(
-                                _message(line, "The Hub refused the build status query."), code=code
-                            )
-                        if line.get("type") == "error":
-                            raise HubError(_message(line, "The build status query failed."))
-                        if line.get("type") == "progress":
-                            entry = _log_entry(line)
-                            if entry and entry[0] > last_sn:
-                                last_sn = entry[0]
-                                log.append(entry[1])
-                                on_log(entry[1])
-                            continue
-                        if line.get("type") != "report":
-                            continue
-                        reported = line.get("status")
-                        if reported in ("pending", "waiting"):
-                            status = reported
-                        elif reported == "succeeded":
-                            result = line.get("result")
-                            return BuildResult(
-                                task_id=task_id,
-                                status="succeeded",
-                                executor=ExecutorResult.from_wire(result)
-                                if isinstance(result, dict)
-                                else None,
-                                log=tuple(log),
-                            )
-                        elif reported == "failed":
-                            error_field = line.get("error")
-                            reason = _message(
-                                {"payload": error_field} if isinstance(error_field, dict) else line,
-                                "The build failed without a reason.",
-                            )
-                            raise BuildFailedError(
-                                f"The build task {task_id} failed: {reason}",
-                                task_id=task_id,
-                                log=tuple(log),
-                            )
+                        if (result := watch.take(line)) is not None:
+                            return result
             except httpx.ReadTimeout:
                 continue  # a quiet stream: reopen it while there is time left
             except httpx.TransportError:
-                time.sleep(min(self._backoff, max(deadline - time.monotonic(), 0)))
-                continue
+                pass
+            # The stream ended (or broke) before the task did: ask again shortly.
+            time.sleep(min(self._backoff, max(deadline - time.monotonic(), 0)))
+        raise BuildTimeoutError(
+            f"The build task {task_id} was still `{watch.status}` after {_duration(timeout)}.",
+            task_id=task_id,
+            log=tuple(watch.log),
+        )
 
     @contextmanager
     def _open_progress(
@@ -336,6 +295,53 @@ class HubClient:
                     raise _http_error(response, _json(response), "The build status query failed")
                 yield response
                 return
+
+
+class _BuildWatch:
+    """What the queryProgress lines of one task have said so far."""
+
+    def __init__(self, task_id: str, on_log: Callable[[str], None]) -> None:
+        self.task_id = task_id
+        self.on_log = on_log
+        self.status: BuildStatus = "pending"
+        self.log: list[str] = []
+        self.last_sn = 0
+
+    def take(self, line: dict[str, Any]) -> BuildResult | None:
+        """Read one line: a result when the build succeeded; raises when it failed."""
+        code = line.get("code")
+        if isinstance(code, int) and code >= 400:
+            message = _message(line, "The Hub refused the build status query.")
+            raise HubError(message, code=code)
+        kind = line.get("type")
+        if kind == "error":
+            raise HubError(_message(line, "The build status query failed."))
+        if kind == "progress":
+            entry = _log_entry(line)
+            if entry and entry[0] > self.last_sn:  # replayed lines were seen already
+                self.last_sn = entry[0]
+                self.log.append(entry[1])
+                self.on_log(entry[1])
+            return None
+        reported = line.get("status") if kind == "report" else None
+        if reported in ("pending", "waiting"):
+            self.status = reported
+        elif reported == "succeeded":
+            result = line.get("result")
+            executor = ExecutorResult.from_wire(result) if isinstance(result, dict) else None
+            return BuildResult(self.task_id, "succeeded", executor=executor, log=tuple(self.log))
+        elif reported == "failed":
+            error = line.get("error")
+            reason = _message(
+                {"payload": error} if isinstance(error, dict) else line,
+                "The build failed without a reason.",
+            )
+            raise BuildFailedError(
+                f"The build task {self.task_id} failed: {reason}",
+                task_id=self.task_id,
+                log=tuple(self.log),
+            )
+        return None
 
 
 def _log_entry(line: dict[str, Any]) -> tuple[int, str] | None:
