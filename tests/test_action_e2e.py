@@ -209,6 +209,19 @@ def test_a_slow_build_times_out_with_the_task_id(
     assert "still" in error
 
 
+def test_a_build_outlasting_several_status_streams_is_followed_without_duplicate_lines(
+    alice: str, users: dict[str, str], tmp_path: Path, make_executor: MakeExecutor
+) -> None:
+    extra = ["--stream-seconds", "0.5"]
+    with local_hub(tmp_path / "short", users=users, build_seconds=3, extra_args=extra) as hub:
+        run = push(hub.url, make_executor(), token=alice, verbose="true")
+    assert run.returncode == 0, run.log
+    assert run.outputs["build-status"] == "succeeded"
+    build_lines = [line for line in run.stdout.splitlines() if line.startswith("[")]
+    assert build_lines, run.log
+    assert len(build_lines) == len(set(build_lines)), build_lines
+
+
 def test_task_id_is_found_when_the_stream_does_not_carry_it(
     alice: str, users: dict[str, str], tmp_path: Path, make_executor: MakeExecutor
 ) -> None:
