@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.port_file is not None:
         write_port_file(args.port_file, app.server.port)
     print(f"local Hub listening on {app.url}", file=sys.stderr, flush=True)
-    while not stop.wait(0.5):
+    while not stop.wait(0.1):
         pass
     logging.getLogger("hub_push.localhub").info("stopping")
     app.stop()

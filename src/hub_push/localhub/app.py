@@ -32,7 +32,10 @@ class LocalHubApp:
         self.host = host
         self.server = LocalHubServer((host, port), self.service)
         self._thread = threading.Thread(
-            target=self.server.serve_forever, name="localhub-http", daemon=True
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="localhub-http",
+            daemon=True,
         )
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,6 +31,8 @@ class LocalHubServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    #: Many clients connect at once in the race tests; the default backlog of 5 resets some.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], service: HubService) -> None:
         self.service = service
@@ -39,6 +42,13 @@ class LocalHubServer(ThreadingHTTPServer):
     def port(self) -> int:
         """The bound port (useful with port 0)."""
         return int(self.server_address[1])
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away is routine; anything else is logged with its traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            log.info("client %s went away", client_address[0])
+            return
+        log.exception("error while serving %s", client_address[0])
 
 
 Route = Callable[["HubRequestHandler", Body, "str | None"], None]
