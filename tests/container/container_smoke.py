@@ -10,7 +10,9 @@ Steps, each bounded in time (see `Limits`):
    `pip` exist as in the official image) and a wheelhouse of the project's runtime
    dependencies with `PIP_NO_INDEX`/`PIP_FIND_LINKS`, so the project's Dockerfile builds
    unchanged and offline;
-4. check the build context that `.dockerignore` lets through, then build the Dockerfile;
+4. check the build context that `.dockerignore` lets through, build the Dockerfile, then build
+   it again after a change to the source and to pyproject.toml outside the dependencies (the
+   dependency layer must come from the cache);
 5. start the local Hub on the host (127.0.0.1, reached with `--network host`);
 6. run the action with `act` on examples/workflows/smoke.yml (`uses: ./`), reading the
    outputs and the step summary that a later step prints;
@@ -139,6 +141,7 @@ class Report:
     hadolint: str = ""
     context_files: list[str] = dataclasses.field(default_factory=list)
     image: dict[str, Any] = dataclasses.field(default_factory=dict)
+    rebuild_dependency_step: str = ""
     act: RunResult | None = None
     docker_run: RunResult | None = None
     secret: str = ""
@@ -180,21 +183,28 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command to its end, in its own session, killed with its children on time-out."""
     argv = [str(c) for c in cmd]
-    with subprocess.Popen(
-        argv,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=dict(env) if env is not None else None,
-        cwd=cwd,
-        start_new_session=True,
-    ) as proc:
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as error:
+        raise SmokeError(f"{what or argv[0]}: could not start: {error}") from error
+    with proc:
         try:
             out, _ = proc.communicate(stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            out = proc.stdout.read() if proc.stdout else ""
+            try:  # what it printed before (communicate() again loses nothing)
+                out, _ = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                out = ""
             raise SmokeError(
                 f"{what or argv[0]}: still running after {timeout:.0f} s, killed\n"
                 f"$ {' '.join(argv)}\n{tail(out)}"
@@ -205,6 +215,14 @@ def run(
             f"{what or argv[0]}: exit code {proc.returncode}\n$ {' '.join(argv)}\n{tail(out)}"
         )
     return result
+
+
+def _start(argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start a long-running helper in its own session (stopped later by its pid)."""
+    try:
+        return subprocess.Popen(argv, start_new_session=True, **kwargs)
+    except OSError as error:
+        raise SmokeError(f"{argv[0]}: could not start: {error}") from error
 
 
 def _processes_mentioning(marker: str) -> list[int]:
@@ -309,7 +327,7 @@ class Engine:
         for folder in (self.data, self.exec_root, self.config, self.root / "home"):
             folder.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log_file:
-            self.proc = subprocess.Popen(
+            self.proc = _start(
                 [
                     DOCKERD,
                     "--bridge=none",
@@ -329,7 +347,6 @@ class Engine:
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
                 env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(self.root / "home")},
             )
         deadline = time.monotonic() + self.limits.engine_start
@@ -587,6 +604,35 @@ def build_image(engine: Engine, repo: Path, limits: Limits, report: Report) -> N
     }
 
 
+def rebuild_after_a_source_change(engine: Engine, repo: Path, work: Path, limits: Limits) -> str:
+    """Build again from a copy whose source and non-dependency pyproject settings changed:
+    the dependency layer must come from the cache. Returns that step's lines of build log."""
+    context = work / "changed-context"
+    context.mkdir()
+    for name in ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md"):
+        shutil.copy2(repo / name, context / name)
+    shutil.copytree(repo / "src", context / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    with (context / "src" / "hub_push" / "__init__.py").open("a") as changed:
+        changed.write("\n# changed by the container smoke test\n")
+    with (context / "pyproject.toml").open("a") as changed:
+        changed.write("\n# changed by the container smoke test\n")
+    built = engine.docker(
+        "build",
+        "--network",
+        "none",
+        "-t",
+        "hub-push-smoke/changed",
+        context,
+        timeout=limits.build,
+        what="docker build (after a source change)",
+    )
+    lines = built.stdout.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("Step ") and "--requirement" in line:
+            return "\n".join(lines[i : i + 3])
+    raise SmokeError(f"no dependency step in the build log:\n{tail(built.stdout)}")
+
+
 # --- the local Hub ------------------------------------------------------------------------
 
 
@@ -606,7 +652,7 @@ class LocalHub:
         self.root.mkdir(parents=True, exist_ok=True)
         port_file = self.root / "port"
         with self.log_path.open("wb") as log_file:
-            self.proc = subprocess.Popen(
+            self.proc = _start(
                 [
                     sys.executable,
                     "-m",
@@ -627,7 +673,6 @@ class LocalHub:
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
                 cwd=self.root,
             )
         deadline = time.monotonic() + self.limits.hub_start
@@ -961,6 +1006,10 @@ def smoke(repo: Path = REPO, limits: Limits | None = None) -> Report:
             report.context_files = build_context_files(engine, repo, limits)
         with _step(report, "image build", deadline):
             build_image(engine, repo, limits, report)
+        with _step(report, "rebuild after a source change", deadline):
+            report.rebuild_dependency_step = rebuild_after_a_source_change(
+                engine, repo, work, limits
+            )
         with _step(report, "act", deadline):
             hub = LocalHub(work / "hub-act", "smoke", f"tok-{uuid.uuid4().hex[:16]}", limits)
             hubs.append(hub)

@@ -70,6 +70,10 @@ def test_dependencies_are_one_layer_before_the_source(report: Report) -> None:
     assert report.image["added_by_dockerfile_bytes"] < 120 * 1024 * 1024, report.image
 
 
+def test_a_source_change_reuses_the_cached_dependency_layer(report: Report) -> None:
+    assert "Using cache" in report.rebuild_dependency_step, report.rebuild_dependency_step
+
+
 def test_act_runs_the_action_from_the_checkout(report: Report) -> None:
     run = _assert_pushed(report.act, {"smoke", "smoke-act", "smoke-act-once"}, report.secret)
     # The later step saw what the action wrote.
