@@ -14,7 +14,6 @@ import sys
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
 from hub_push.localhub import rules
 from hub_push.localhub.errors import RPC_METHOD_NOT_FOUND, SERVER_INTERNAL, HubError
@@ -66,7 +65,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     # dispatch -----------------------------------------------------------------------------
     def do_POST(self) -> None:
         self._user = None
-        path = urlsplit(self.path).path
+        path = self.path.split("?", 1)[0]
         body: Body | None = None
         try:
             body = Body(self.headers, self.rfile)
@@ -93,7 +92,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             self.send_json(500, crash.body())
 
     def do_GET(self) -> None:
-        path = urlsplit(self.path).path
+        path = self.path.split("?", 1)[0]
         if path in ("/", "/healthz"):
             self.send_json(200, {"code": 200, "status": 20000, "message": "local Hub is up"})
             return
@@ -144,7 +143,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 
     # logging: method, status and user only --------------------------------------------------
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = urlsplit(self.path).path if hasattr(self, "path") else "?"
+        path = self.path.split("?", 1)[0] if hasattr(self, "path") else "?"
         who = self._user or "anonymous"
         log.info("%s %s -> %s (%s)", self.command, path, code, who)
 

@@ -1,0 +1,148 @@
+"""Interop: the official client (jina-hubble-sdk 0.39.0) pushes to and reads from the local Hub.
+
+It runs as a subprocess from its own venv (.venv-sdk, made by `make sdk-venv`; the variable
+HUB_PUSH_SDK_VENV points elsewhere), exactly as Part B §9 of the protocol notes shows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hubkit import ALICE, USERS, make_executor_folder
+
+from hub_push.dev.localhub_process import LocalHub, local_hub
+
+pytestmark = [pytest.mark.sdk, pytest.mark.timeout(120)]
+
+
+@pytest.fixture(scope="module")
+def sdk_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHub]:
+    with local_hub(tmp_path_factory.mktemp("sdkhub"), users=USERS, build_seconds=0.3) as hub:
+        yield hub
+
+
+def run_sdk(
+    sdk_bin: Path, hub: LocalHub, home: Path, *args: str, token: str | None = ALICE
+) -> subprocess.CompletedProcess[str]:
+    """`jina-hub ARGS` against the local Hub, with no TTY and a scratch HOME."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "JINA_HUBBLE_REGISTRY": hub.url,
+        "SHOW_HUBBLE_HINT": "NEVER",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+        "COLUMNS": "250",
+        "TERM": "dumb",
+    }
+    if token is not None:
+        env["JINA_AUTH_TOKEN"] = token
+    return subprocess.run(
+        [str(sdk_bin), *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+
+
+def _output(result: subprocess.CompletedProcess[str]) -> str:
+    return result.stdout + result.stderr
+
+
+def test_official_client_pushes_and_reads_the_build_status(
+    sdk_bin: Path, sdk_hub: LocalHub, tmp_path: Path
+) -> None:
+    folder = make_executor_folder(tmp_path, requirements="numpy==${NUMPY_VERSION}\n")
+    name = folder.name
+    home = tmp_path / "home"
+    push = run_sdk(
+        sdk_bin,
+        sdk_hub,
+        home,
+        "push",
+        str(folder),
+        "-t",
+        "v1",
+        "-t",
+        "latest",
+        "--protected-tag",
+        "v1",
+        "--build-env",
+        "NUMPY_VERSION=1.26.4",
+        "--verbose",
+    )
+    out = _output(push)
+    assert push.returncode == 0, out
+    assert "Published" in out
+    assert f"jinaai+docker://alice/{name}:v1" in out
+    assert f"jinaai://alice/{name}:v1" in out
+
+    by_path = run_sdk(sdk_bin, sdk_hub, home, "status", str(folder), "--verbose", "--replay")
+    out = _output(by_path)
+    assert by_path.returncode == 0, out
+    match = re.search(r"Found task_id: ([0-9a-f]{24}) for " + re.escape(name), out)
+    assert match, out
+    task_id = match.group(1)
+    for expected in (
+        "Found Executor HelloExecutor in executor.py",
+        "requirements.txt: 1 placeholder(s) filled from build-env: NUMPY_VERSION",
+        "Successfully built",
+        "(succeeded)",
+        f"jinaai+docker://alice/{name}:v1",
+    ):
+        assert expected in out, out
+
+    by_id = run_sdk(sdk_bin, sdk_hub, home, "status", "--id", task_id, "--verbose", "--replay")
+    out = _output(by_id)
+    assert by_id.returncode == 0, out
+    assert "Cloud building ... extractZip" in out
+    assert "Found Executor HelloExecutor in executor.py" in out
+    assert "(succeeded)" in out
+    assert "1.26.4" not in out
+
+
+def test_official_client_is_refused_a_protected_tag_pushed_before(
+    sdk_bin: Path, sdk_hub: LocalHub, tmp_path: Path
+) -> None:
+    folder = make_executor_folder(tmp_path)
+    home = tmp_path / "home"
+    first = run_sdk(sdk_bin, sdk_hub, home, "push", str(folder), "--protected-tag", "v1")
+    assert first.returncode == 0, _output(first)
+
+    again = run_sdk(sdk_bin, sdk_hub, home, "push", str(folder), "-t", "v1", "-t", "latest")
+    out = _output(again)
+    assert again.returncode == 1, out
+    assert f"Tag `v1` of executor {folder.name} is protected and was already pushed" in out
+
+
+def test_official_client_with_a_bad_token_gets_the_auth_error(
+    sdk_bin: Path, sdk_hub: LocalHub, tmp_path: Path
+) -> None:
+    folder = make_executor_folder(tmp_path)
+    push = run_sdk(sdk_bin, sdk_hub, tmp_path / "home", "push", str(folder), token="bad-token")
+    out = _output(push)
+    assert push.returncode == 1, out
+    assert "Jina auth token is not provided or has expired" in out
+    assert "AuthenticationRequiredError" in out
+
+
+def test_official_client_reports_a_failed_build(
+    sdk_bin: Path, sdk_hub: LocalHub, tmp_path: Path
+) -> None:
+    folder = make_executor_folder(tmp_path, executor_py="class HelloExecutor:\n    pass\n")
+    home = tmp_path / "home"
+    push = run_sdk(sdk_bin, sdk_hub, home, "push", str(folder))
+    assert push.returncode == 0, _output(push)
+    status = run_sdk(sdk_bin, sdk_hub, home, "status", str(folder), "--replay")
+    out = _output(status)
+    assert status.returncode == 1, out
+    assert "We can not discover any Executor in your uploaded bundle" in out
