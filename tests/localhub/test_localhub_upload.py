@@ -85,3 +85,13 @@ def test_streams_are_chunked_ndjson_without_blank_lines(api: HubApi, folder: Pat
 def test_health_check_answers_get(api: HubApi) -> None:
     response = httpx.get(api.url + "/healthz", trust_env=False)
     assert response.status_code == 200
+
+
+def test_list_async_tasks_also_takes_a_multipart_form(api: HubApi, folder: Path) -> None:
+    pushed = api.push(folder, token=ALICE)
+    fields = [("id", folder.name), ("sort", "-createdAt"), ("pageSize", "1")]
+    body, content_type = encode_multipart(fields, None)
+    response = api.http.post(
+        "executor.listAsyncTasks", content=body, headers={"Content-Type": content_type}
+    )
+    assert [t["_id"] for t in response.json()["data"]] == [pushed.task_id]

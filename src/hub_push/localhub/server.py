@@ -57,6 +57,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     """One connection; each request is one RPC call."""
 
     protocol_version = "HTTP/1.1"
+    #: Idle keep-alive connections (and stalled uploads) are closed after this many seconds.
+    timeout = 600
     server_version = "hub-push-localhub/0.1"
     server: LocalHubServer
 

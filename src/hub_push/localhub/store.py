@@ -9,6 +9,7 @@ schema are the backstop: a second row for one protected tag can't exist.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -426,6 +427,11 @@ class Store:
         self.work_dir = data_dir / "work"
         for folder in (self.data_dir, self.blobs_dir, self.uploads_dir, self.work_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        # Leftovers of a previous run that stopped mid-upload or mid-build.
+        for stale in self.uploads_dir.glob("upload-*"):
+            stale.unlink(missing_ok=True)
+        for stale in self.work_dir.iterdir():
+            shutil.rmtree(stale, ignore_errors=True)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(_SCHEMA)
