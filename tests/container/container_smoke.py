@@ -251,6 +251,25 @@ def _mounts_under(root: Path) -> list[str]:
     return sorted(points, key=len, reverse=True)
 
 
+def unmount_under(root: Path) -> list[str]:
+    """Unmount everything below `root` (the engine's netns and overlays, or what a killed
+    debootstrap left: proc, sys, maybe a bind of /dev); returns what is still mounted."""
+    for point in _mounts_under(root):
+        done = subprocess.run(["umount", point], capture_output=True, check=False, timeout=30)
+        if done.returncode != 0:
+            subprocess.run(["umount", "-l", point], capture_output=True, check=False, timeout=30)
+    return _mounts_under(root)
+
+
+def remove_tree(root: Path) -> None:
+    """rm -rf, but never into a mount point (a bind of the host's /dev, say)."""
+    left = unmount_under(root)
+    if left:
+        log(f"cleanup: not removing {root}: still mounted: {left}")
+        return
+    shutil.rmtree(root, ignore_errors=True)
+
+
 # --- host packages ------------------------------------------------------------------------
 
 
@@ -392,13 +411,7 @@ class Engine:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
                 notes.append(f"killed leftover pid {pid}")
-        for point in _mounts_under(self.root):
-            done = subprocess.run(["umount", point], capture_output=True, check=False, timeout=30)
-            if done.returncode != 0:
-                subprocess.run(
-                    ["umount", "-l", point], capture_output=True, check=False, timeout=30
-                )
-        left = _mounts_under(self.root)
+        left = unmount_under(self.root)
         if left:
             notes.append(f"mounts left: {left}")
         return notes
@@ -428,17 +441,25 @@ def rootfs_tarball(work: Path, limits: Limits) -> tuple[Path, str]:
     if _use_cache() and cached.is_file():
         return cached, f"cached {cached}"
     rootfs = work / "rootfs"
-    run(
-        [
-            DEBOOTSTRAP,
-            f"--variant={ROOTFS_SPEC['variant']}",
-            f"--include={','.join(ROOTFS_SPEC['include'])}",
-            ROOTFS_SPEC["suite"],
-            rootfs,
-        ],
-        timeout=limits.debootstrap,
-        what="debootstrap",
-    )
+    for attempt in (1, 2):  # one retry: it downloads about 50 packages from Debian's mirror
+        try:
+            run(
+                [
+                    DEBOOTSTRAP,
+                    f"--variant={ROOTFS_SPEC['variant']}",
+                    f"--include={','.join(ROOTFS_SPEC['include'])}",
+                    ROOTFS_SPEC["suite"],
+                    rootfs,
+                ],
+                timeout=limits.debootstrap / 2,
+                what="debootstrap",
+            )
+            break
+        except SmokeError as error:
+            if attempt == 2:
+                raise
+            log(f"debootstrap failed, once more: {str(error).splitlines()[0]}")
+            remove_tree(rootfs)
     tarball = work / "rootfs.tar"
     excludes = [f"--exclude={pattern}" for pattern in ROOTFS_SPEC["exclude_from_tar"]]
     run(
@@ -446,7 +467,7 @@ def rootfs_tarball(work: Path, limits: Limits) -> tuple[Path, str]:
         timeout=120,
         what="tar rootfs",
     )
-    shutil.rmtree(rootfs, ignore_errors=True)
+    remove_tree(rootfs)
     with contextlib.suppress(OSError):
         cached.parent.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(f".{os.getpid()}.part")
@@ -1034,7 +1055,7 @@ def smoke(repo: Path = REPO, limits: Limits | None = None) -> Report:
         if engine is not None:
             for note in engine.stop():
                 log(f"cleanup: {note}")
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)
         log(f"cleaned up; {report.total_seconds} s in all")
 
 
