@@ -4,7 +4,7 @@ VENV   ?= .venv
 SDK_VENV ?= .venv-sdk
 BIN    := $(VENV)/bin
 
-.PHONY: demo demo-reset test lint setup sdk-venv clean
+.PHONY: demo demo-reset test test-fast smoke lint setup sdk-venv clean
 
 ## setup: the project's virtual environment, with the local Hub and the dev tools
 setup: $(VENV)/.installed
@@ -34,6 +34,14 @@ demo-reset:
 ## test: lint, type-check and run every test (the local Hub, the official client, the container)
 test: setup sdk-venv lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## test-fast: everything but the container smoke test (no root needed)
+test-fast: setup sdk-venv
+	$(BIN)/pytest -m "not container" $(PYTEST_ARGS)
+
+## smoke: only the container smoke test (root: installs docker.io + debootstrap, builds the image)
+smoke: setup
+	$(BIN)/pytest tests/container $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check src tests

@@ -84,7 +84,9 @@ def test_hyphenated_runner_variables_are_read(monkeypatch: pytest.MonkeyPatch) -
 def test_list_inputs_split_on_newlines_and_commas_dropping_comments_and_blanks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = load(monkeypatch, tags="v1.2.3, latest\n\n# a comment\n  gpu \nv1.2.3\n")
+    settings = load(
+        monkeypatch, tags="v1.2.3, latest\n\n# a comment, with a comma\n  gpu \nv1.2.3\n"
+    )
     assert settings.tags == ["v1.2.3", "latest", "gpu"]
 
 

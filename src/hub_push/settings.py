@@ -51,15 +51,18 @@ def _input(default: Any, field: str, *extra: str) -> Any:
 def split_list(value: object) -> list[str]:
     """A list input: newlines or commas; items trimmed; empty items and `#` comments dropped."""
     if isinstance(value, list | tuple):
-        items = [str(v) for v in value]
+        lines = [str(v) for v in value]
     elif isinstance(value, str):
-        items = value.replace(",", "\n").splitlines()
+        lines = value.splitlines()
     else:
         raise ValueError("expected text: one item a line, or items separated by commas")
     kept: list[str] = []
-    for item in (i.strip() for i in items):
-        if item and not item.startswith("#") and item not in kept:
-            kept.append(item)
+    for line in lines:
+        if line.strip().startswith("#"):  # a comment line, commas and all
+            continue
+        for item in (i.strip() for i in line.split(",")):
+            if item and item not in kept:
+                kept.append(item)
     return kept
 
 
