@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hubkit import ALICE, USERS, make_executor_folder
+from hubkit import ALICE, USERS, HubApi, make_executor_folder
 
 from hub_push.dev.localhub_process import LocalHub, local_hub
 
@@ -146,3 +146,45 @@ def test_official_client_reports_a_failed_build(
     out = _output(status)
     assert status.returncode == 1, out
     assert "We can not discover any Executor in your uploaded bundle" in out
+
+
+def test_official_client_updates_with_force_update_and_secret(
+    sdk_bin: Path, sdk_hub: LocalHub, tmp_path: Path
+) -> None:
+    folder = make_executor_folder(tmp_path)
+    api = HubApi(sdk_hub.url)
+    first = api.push(folder, private=True).ok()
+    api.close()
+    home = tmp_path / "home"
+    args = ["push", str(folder), "--force-update", folder.name, "--secret", first["secret"]]
+    update = run_sdk(sdk_bin, sdk_hub, home, *args, "-t", "v2")
+    out = _output(update)
+    assert update.returncode == 0, out
+    assert f"jinahub+docker://{folder.name}/v2" in out
+    assert "private" in out
+
+    wrong = run_sdk(
+        sdk_bin,
+        sdk_hub,
+        home,
+        "push",
+        str(folder),
+        "--force-update",
+        folder.name,
+        "--secret",
+        "0" * 32,
+    )
+    out = _output(wrong)
+    assert wrong.returncode == 1, out
+    assert f"The secret does not match executor {folder.name}." in out
+
+
+def test_official_client_pushes_a_private_executor(
+    sdk_bin: Path, sdk_hub: LocalHub, tmp_path: Path
+) -> None:
+    folder = make_executor_folder(tmp_path)
+    push = run_sdk(sdk_bin, sdk_hub, tmp_path / "home", "push", str(folder), "--private")
+    out = _output(push)
+    assert push.returncode == 0, out
+    assert "private" in out
+    assert f"jinaai+docker://alice/{folder.name}:latest" in out
