@@ -51,6 +51,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hub_push.dev.runner import action_inputs, parse_file_command
+
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = "examples/workflows/smoke.yml"
 EXECUTOR_DIR = "examples/hello-executor"
@@ -722,35 +724,6 @@ class LocalHub:
 
 # --- running the action -------------------------------------------------------------------
 
-_HEREDOC = re.compile(r"^([^\s=<]+)<<(.+)$")
-
-
-def parse_output_file(text: str) -> dict[str, str]:
-    """GITHUB_OUTPUT's `name<<DELIMITER` … `DELIMITER` blocks (and plain `name=value` lines)."""
-    outputs: dict[str, str] = {}
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        match = _HEREDOC.match(line)
-        if match:
-            name, delimiter = match.groups()
-            value: list[str] = []
-            i += 1
-            while i < len(lines) and lines[i] != delimiter:
-                value.append(lines[i])
-                i += 1
-            if i >= len(lines):
-                raise SmokeError(f"GITHUB_OUTPUT: no closing delimiter for `{name}`")
-            outputs[name] = "\n".join(value)
-        elif "=" in line:
-            name, _, rest = line.partition("=")
-            outputs[name] = rest
-        elif line.strip():
-            raise SmokeError(f"GITHUB_OUTPUT: a line that is neither form: {line!r}")
-        i += 1
-    return outputs
-
 
 def run_with_act(
     engine: Engine, repo: Path, hub: LocalHub, secret: str, work: Path, limits: Limits
@@ -838,17 +811,6 @@ def parse_act_log(text: str) -> tuple[dict[str, str], dict[str, str], str]:
     return later, action, "\n".join(summary).strip() + "\n" if summary else ""
 
 
-def action_defaults(repo: Path) -> dict[str, str]:
-    """Each input of action.yml with its default, as the runner fills them in (all declared)."""
-    import yaml  # PyYAML: a runtime dependency of the project
-
-    action = yaml.safe_load((repo / "action.yml").read_text())
-    return {
-        name: "" if spec.get("default") is None else str(spec["default"])
-        for name, spec in action["inputs"].items()
-    }
-
-
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return {
         str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
@@ -880,7 +842,7 @@ def run_with_docker(
         json.dumps({"ref": "refs/heads/main", "repository": {"full_name": "smoke/hub-push"}})
     )
 
-    inputs = action_defaults(repo)
+    inputs = action_inputs(repo / "action.yml")
     inputs.update(
         {
             "path": EXECUTOR_DIR,
@@ -955,7 +917,10 @@ def run_with_docker(
         env={k: v for k, v in variables.items() if k != "PATH"} | {"PATH": NONSENSE_PATH},
     )
     seconds = time.monotonic() - started
-    outputs = parse_output_file((commands / output_name).read_text())
+    try:
+        outputs = parse_file_command((commands / output_name).read_text())
+    except ValueError as exc:
+        raise SmokeError(f"GITHUB_OUTPUT: {exc}") from None
     summary = (commands / summary_name).read_text()
     after = _snapshot(workspace)
     changes = sorted({k for k in before.keys() | after.keys() if before.get(k) != after.get(k)})

@@ -12,7 +12,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -444,11 +444,10 @@ class Store:
         return conn
 
     @contextmanager
-    def read(self) -> Iterator[Tx]:
-        """A consistent read (one deferred transaction)."""
+    def _transaction(self, begin: str) -> Iterator[Tx]:
         conn = self._connect()
         try:
-            conn.execute("BEGIN")
+            conn.execute(begin)
             yield Tx(conn)
             conn.execute("COMMIT")
         finally:
@@ -456,18 +455,13 @@ class Store:
                 conn.execute("ROLLBACK")
             conn.close()
 
-    @contextmanager
-    def write(self) -> Iterator[Tx]:
+    def read(self) -> AbstractContextManager[Tx]:
+        """A consistent read (one deferred transaction)."""
+        return self._transaction("BEGIN")
+
+    def write(self) -> AbstractContextManager[Tx]:
         """One atomic write: ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception."""
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            yield Tx(conn)
-            conn.execute("COMMIT")
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            conn.close()
+        return self._transaction("BEGIN IMMEDIATE")
 
     # blobs -----------------------------------------------------------------------------------
     def blob_path(self, blob: str) -> Path:
