@@ -287,3 +287,15 @@ def test_the_shipped_example_publishes(users: dict[str, str], shared_hub, exampl
     )
     assert run.returncode == 0, run.log
     assert run.outputs["build-status"] == "succeeded"
+
+
+def test_a_folder_whose_files_are_all_ignored_is_refused_before_upload(
+    make_executor: MakeExecutor,
+) -> None:
+    folder = make_executor(extra_files={".gitignore": "*\n"})
+    run = push("http://127.0.0.1:9", folder, **{"dry-run": "true"})
+    assert run.returncode == 1
+    (error,) = run.annotations()
+    assert "title=Executor folder" in error
+    assert "every file" in error
+    assert run.outputs["build-status"] == "skipped"

@@ -11,7 +11,7 @@ from typing import Any
 
 from hub_push import github_actions as gha
 from hub_push.archive import packed
-from hub_push.errors import HubError
+from hub_push.errors import ExecutorError, HubError
 from hub_push.executor import load_executor
 from hub_push.hub import HubClient, PushRequest
 from hub_push.outcome import Outcome
@@ -34,7 +34,8 @@ def publish(settings: Settings, outcome: Outcome) -> None:
             name_override=settings.name,
             workspace=Path.cwd(),
         )
-        outcome.executor_name = settings.name if settings.is_update else executor.name
+        push_id = settings.name or executor.name  # `name` (or UUID8) picks the executor
+        outcome.executor_name = push_id
         gha.info(f"Executor {executor.name} (class {executor.jtype}) in {executor.folder}")
         for placeholder in executor.placeholders:
             gha.info(
@@ -52,12 +53,11 @@ def publish(settings: Settings, outcome: Outcome) -> None:
             for skipped in archive.skipped:
                 gha.warning(f"Left out of the archive: {skipped.path} ({skipped.reason})")
         if not archive.files:
-            raise HubError(f"Nothing to push: every file in `{settings.path}` is ignored.")
+            raise ExecutorError(f"Nothing to push: every file in `{settings.path}` is ignored.")
         if settings.dry_run:
             outcome.status = "dry-run"
             gha.notice("Dry run: the executor is valid and packed; nothing was uploaded.")
             return
-        push_id = settings.name or executor.name
         _push_and_build(settings, outcome, archive.path, archive.md5, push_id=push_id)
 
 
