@@ -8,6 +8,9 @@ heredoc rules. Nothing of our own client is mocked: the local Hub is the test do
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -299,3 +302,50 @@ def test_a_folder_whose_files_are_all_ignored_is_refused_before_upload(
     assert "title=Executor folder" in error
     assert "every file" in error
     assert run.outputs["build-status"] == "skipped"
+
+
+def test_the_cli_works_outside_actions_with_flags_and_plain_variables(
+    shared_hub, make_executor: MakeExecutor, tmp_path: Path
+) -> None:
+    folder = make_executor()
+    cli = Path(sys.executable).parent / "hub-push"
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "HUB_PUSH_PROTECTED_TAGS": "v9",
+        "JINA_HUBBLE_REGISTRY": shared_hub.url,
+    }
+    done = subprocess.run(
+        [str(cli), "--path", str(folder), "--tag", "v9", "--tag", "latest", "--timeout", "60s"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert "build-status=succeeded" in lines
+    assert "tags=v9,latest" in lines
+    assert "secret=***" in lines  # a first publish: the secret exists, but is not printed
+    assert not [line for line in lines if line.startswith("::")]  # no workflow commands
+
+
+def test_runner_debug_adds_detail_but_never_a_secret(
+    alice: str, shared_hub, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor(requirements="git+https://${PRIVATE_TOKEN}@example.com/x.git\n")
+    value = "debug-mode-build-secret"
+    run = run_action(
+        {
+            "path": folder.name,
+            "hub-url": shared_hub.url,
+            "token": alice,
+            "build-env": f"PRIVATE_TOKEN={value}",
+        },
+        workspace=folder.parent,
+        env={"RUNNER_DEBUG": "1"},
+    )
+    assert run.returncode == 0, run.log
+    assert "::debug::packed config.yml" in run.log
+    assert_never_leaked(run, [value, alice])
