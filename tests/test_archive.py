@@ -7,8 +7,12 @@ import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from hub_push.archive import pack
+from hub_push.errors import ExecutorError, SourceLocation
 
 MakeExecutor = Callable[..., Path]
 
@@ -97,3 +101,21 @@ def test_entries_are_deflated_with_fixed_time_and_unix_modes(
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
         assert zf.getinfo("run.sh").external_attr >> 16 & 0o777 == 0o755
         assert zf.getinfo("config.yml").external_attr >> 16 & 0o777 == 0o644
+
+
+def test_an_unreadable_file_is_an_executor_error_naming_it(
+    make_executor: MakeExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = make_executor(extra_files={"locked.bin": "x"})
+    real_open = Path.open
+
+    def refuse_locked(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self.name == "locked.bin":
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse_locked)
+    with pytest.raises(ExecutorError) as caught:
+        pack(folder, tmp_path / "a.zip")
+    assert caught.value.location == SourceLocation(f"{folder.as_posix()}/locked.bin")
+    assert "Permission denied" in str(caught.value)

@@ -88,3 +88,10 @@ def test_dockerfile_must_start_with_from(make_executor: MakeExecutor) -> None:
     folder = make_executor(extra_files={"Dockerfile": "# hi\nARG X=1\nRUN echo\nFROM y\n"})
     error = problem(folder, dockerfile="Dockerfile")
     assert error.location == SourceLocation(f"{folder.name}/Dockerfile", 3)
+
+
+def test_requirements_that_are_not_utf8_are_still_read(make_executor: MakeExecutor) -> None:
+    folder = make_executor()
+    (folder / "requirements.txt").write_bytes(b"caf\xe9-lib\ngit+https://${TOKEN}@h/x\n")
+    executor = load_executor(folder, build_env=["TOKEN"])
+    assert [(p.name, p.line) for p in executor.placeholders] == [("TOKEN", 2)]

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pathspec
 
+from hub_push.errors import ExecutorError, SourceLocation
+
 ALWAYS_IGNORED = (".git", ".jina")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 CHUNK = 1024 * 1024
@@ -111,7 +113,15 @@ def pack(folder: Path, destination: Path) -> Archive:
             info.create_system = 3  # Unix, so that the mode below is read
             executable = source.stat().st_mode & stat.S_IXUSR
             info.external_attr = (stat.S_IFREG | (0o755 if executable else 0o644)) << 16
-            with source.open("rb") as reader, archive.open(info, "w") as writer:
+            try:  # opened before the entry, so a failure leaves no half-written member
+                reader = source.open("rb")
+            except OSError as exc:
+                raise ExecutorError(
+                    f"cannot be read ({exc.strerror or exc}); fix its permissions, or list it "
+                    "in the executor's .gitignore",
+                    SourceLocation((folder / name).as_posix()),
+                ) from None
+            with reader, archive.open(info, "w") as writer:
                 while chunk := reader.read(CHUNK):
                     writer.write(chunk)
             files.append(name)

@@ -88,7 +88,8 @@ def _display(folder: Path, file: str, root: Path | None) -> str:
 def read_placeholders(requirements: Path) -> tuple[Placeholder, ...]:
     """Every `${NAME}` on the non-comment lines of requirements.txt, with its line."""
     found: list[Placeholder] = []
-    for number, line in enumerate(requirements.read_text(encoding="utf-8").splitlines(), start=1):
+    text = requirements.read_text(encoding="utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), start=1):
         if line.strip().startswith("#"):
             continue
         found.extend(Placeholder(m.group(1), number) for m in PLACEHOLDER.finditer(line))
