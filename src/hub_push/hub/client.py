@@ -99,7 +99,7 @@ class HubClient:
         transport: httpx.BaseTransport | None = None,
         backoff: float = 1.0,
     ) -> None:
-        headers = {"User-Agent": f"hub-push/{__version__}", "jinameta-ci-vendor": "GITHUB_ACTIONS"}
+        headers = {"User-Agent": f"hub-push/{__version__}"}
         if token:
             headers["Authorization"] = f"token {token}"
         self.base_url = base_url.rstrip("/")
