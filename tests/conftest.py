@@ -2,59 +2,30 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from hub_push.dev.executors import make_executor_folder, unique_name
 
 if TYPE_CHECKING:
     from hub_push.dev.localhub_process import LocalHub
 
 USERS = {"alice": "alice-token-0123456789", "bob": "bob-token-9876543210"}
-_names = itertools.count(1)
-
-EXECUTOR_PY = """\
-from jina import Executor, requests
-
-
-class {cls}(Executor):
-    @requests
-    def run(self, docs, **kwargs):
-        return docs
-"""
-
 MakeExecutor = Callable[..., Path]
 
 
 @pytest.fixture
 def make_executor(tmp_path: Path) -> MakeExecutor:
-    """Build an executor folder; every call gets a new, unique executor name."""
+    """Build an executor folder in tmp_path (`hub_push.dev.executors.make_executor_folder`):
+    a new, unique name on every call, and by default a class of the same name."""
 
-    def make(
-        name: str | None = None,
-        *,
-        requirements: str = "",
-        extra_files: dict[str, str] | None = None,
-        config: str | None = None,
-    ) -> Path:
-        name = name or f"Exec{next(_names)}x{tmp_path.name[-6:].replace('_', '')}"
-        folder = tmp_path / name
-        folder.mkdir()
-        (folder / "config.yml").write_text(
-            config
-            if config is not None
-            else f"jtype: {name}\npy_modules:\n  - executor.py\nmetas:\n  name: {name}\n"
-        )
-        (folder / "executor.py").write_text(EXECUTOR_PY.format(cls=name))
-        if requirements:
-            (folder / "requirements.txt").write_text(requirements)
-        for relative, text in (extra_files or {}).items():
-            path = folder / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        return folder
+    def make(name: str | None = None, **options: Any) -> Path:
+        name = name or unique_name()
+        options.setdefault("cls", name)
+        return make_executor_folder(tmp_path, name, **options)
 
     return make
 

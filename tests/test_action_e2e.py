@@ -295,7 +295,7 @@ def test_the_shipped_example_publishes(users: dict[str, str], shared_hub, exampl
 def test_a_folder_whose_files_are_all_ignored_is_refused_before_upload(
     make_executor: MakeExecutor,
 ) -> None:
-    folder = make_executor(extra_files={".gitignore": "*\n"})
+    folder = make_executor(files={".gitignore": "*\n"})
     run = push("http://127.0.0.1:9", folder, **{"dry-run": "true"})
     assert run.returncode == 1
     (error,) = run.annotations()

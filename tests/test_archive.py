@@ -25,7 +25,7 @@ def names(archive_path: Path) -> list[str]:
 def test_same_files_give_the_same_md5_whatever_the_mtimes(
     make_executor: MakeExecutor, tmp_path: Path
 ) -> None:
-    folder = make_executor(requirements="numpy\n", extra_files={"sub/b.txt": "b", "a.txt": "a"})
+    folder = make_executor(requirements="numpy\n", files={"sub/b.txt": "b", "a.txt": "a"})
     first = pack(folder, tmp_path / "1.zip")
     for path in folder.rglob("*"):
         os.utime(path, (1_000_000_000, 1_000_000_000))
@@ -40,7 +40,7 @@ def test_default_rules_drop_caches_and_git_but_keep_hidden_files(
     make_executor: MakeExecutor, tmp_path: Path
 ) -> None:
     folder = make_executor(
-        extra_files={
+        files={
             "__pycache__/x.pyc": "",
             ".git/HEAD": "",
             ".jina/secret.key": "",
@@ -58,7 +58,7 @@ def test_a_gitignore_replaces_the_template_but_git_and_jina_stay_out(
     make_executor: MakeExecutor, tmp_path: Path
 ) -> None:
     folder = make_executor(
-        extra_files={
+        files={
             ".gitignore": "# mine\n*.log\n",
             "x.log": "",
             "__pycache__/kept.pyc": "",
@@ -76,7 +76,7 @@ def test_a_gitignore_replaces_the_template_but_git_and_jina_stay_out(
 def test_symlinks_never_leave_the_folder(make_executor: MakeExecutor, tmp_path: Path) -> None:
     outside = tmp_path / "outside-secret.txt"
     outside.write_text("do not upload")
-    folder = make_executor(extra_files={"real.txt": "inside"})
+    folder = make_executor(files={"real.txt": "inside"})
     (folder / "leak.txt").symlink_to(outside)
     (folder / "alias.txt").symlink_to(folder / "real.txt")
     (folder / "loop").symlink_to(folder)
@@ -93,7 +93,7 @@ def test_symlinks_never_leave_the_folder(make_executor: MakeExecutor, tmp_path: 
 def test_entries_are_deflated_with_fixed_time_and_unix_modes(
     make_executor: MakeExecutor, tmp_path: Path
 ) -> None:
-    folder = make_executor(extra_files={"run.sh": "#!/bin/sh\n"})
+    folder = make_executor(files={"run.sh": "#!/bin/sh\n"})
     (folder / "run.sh").chmod(0o755)
     with zipfile.ZipFile(pack(folder, tmp_path / "a.zip").path) as zf:
         for info in zf.infolist():
@@ -106,7 +106,7 @@ def test_entries_are_deflated_with_fixed_time_and_unix_modes(
 def test_an_unreadable_file_is_an_executor_error_naming_it(
     make_executor: MakeExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = make_executor(extra_files={"locked.bin": "x"})
+    folder = make_executor(files={"locked.bin": "x"})
     real_open = Path.open
 
     def refuse_locked(self: Path, *args: Any, **kwargs: Any) -> Any:

@@ -61,9 +61,7 @@ def test_py_modules_in_two_places_points_at_the_second(make_executor: MakeExecut
 def test_missing_name_falls_back_to_manifest_then_the_name_input(
     make_executor: MakeExecutor,
 ) -> None:
-    folder = make_executor(
-        config="jtype: X\n", extra_files={"manifest.yml": "name: FromManifest\n"}
-    )
+    folder = make_executor(config="jtype: X\n", files={"manifest.yml": "name: FromManifest\n"})
     assert load_executor(folder).name == "FromManifest"
     (folder / "manifest.yml").unlink()
     assert load_executor(folder, name_override="FromInput").name == "FromInput"
@@ -78,14 +76,14 @@ def test_unset_placeholder_names_requirements_line(make_executor: MakeExecutor) 
 
 
 def test_dockerfile_must_exist_inside_the_folder(make_executor: MakeExecutor) -> None:
-    folder = make_executor(extra_files={"Dockerfile.gpu": "FROM python:3.11\n"})
+    folder = make_executor(files={"Dockerfile.gpu": "FROM python:3.11\n"})
     assert load_executor(folder, dockerfile="Dockerfile.gpu").dockerfile == "Dockerfile.gpu"
     assert "does not exist" in str(problem(folder, dockerfile="Dockerfile"))
     assert "inside the executor folder" in str(problem(folder, dockerfile="../Dockerfile"))
 
 
 def test_dockerfile_must_start_with_from(make_executor: MakeExecutor) -> None:
-    folder = make_executor(extra_files={"Dockerfile": "# hi\nARG X=1\nRUN echo\nFROM y\n"})
+    folder = make_executor(files={"Dockerfile": "# hi\nARG X=1\nRUN echo\nFROM y\n"})
     error = problem(folder, dockerfile="Dockerfile")
     assert error.location == SourceLocation(f"{folder.name}/Dockerfile", 3)
 

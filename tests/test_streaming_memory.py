@@ -42,7 +42,7 @@ def test_a_large_executor_is_pushed_without_holding_it_in_memory(
     alice: str, shared_hub, make_executor: MakeExecutor, tmp_path: Path
 ) -> None:
     small = make_executor()
-    large = make_executor(extra_files={".gitignore": "# keep everything\n"})
+    large = make_executor(files={".gitignore": "# keep everything\n"})
     with (large / "weights.bin").open("wb") as out:
         for _ in range(BIG // (1024 * 1024)):
             out.write(os.urandom(1024 * 1024))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import json
 import secrets
 import stat
@@ -21,56 +20,14 @@ from typing import Any
 
 import httpx
 
+# Re-exported: the tests build their executor folders with the project's dev helper.
+from hub_push.dev.executors import EXECUTOR_PY as EXECUTOR_PY
+from hub_push.dev.executors import make_executor_folder as make_executor_folder
+from hub_push.dev.executors import unique_name as unique_name
+
 USERS = {"alice": "alice-token-0123456789", "bob": "bob-token-9876543210"}
 ALICE = USERS["alice"]
 BOB = USERS["bob"]
-
-EXECUTOR_PY = """\
-from jina import Executor, requests
-
-
-class {cls}(Executor):
-    @requests
-    def hello(self, docs, **kwargs):
-        return docs
-"""
-
-_counter = itertools.count(1)
-
-
-def unique_name(prefix: str = "Exec") -> str:
-    """An executor name no other test uses."""
-    return f"{prefix}{next(_counter)}x{secrets.token_hex(3)}"
-
-
-# executor folders and archives ---------------------------------------------------------------
-def make_executor_folder(
-    root: Path,
-    name: str | None = None,
-    *,
-    cls: str = "HelloExecutor",
-    config: str | None = None,
-    executor_py: str | None = None,
-    requirements: str | None = None,
-    files: Mapping[str, str] | None = None,
-) -> Path:
-    """An executor folder like examples/hello-executor: config.yml, executor.py, requirements."""
-    name = name or unique_name()
-    folder = root / name
-    folder.mkdir(parents=True)
-    (folder / "config.yml").write_text(
-        config if config is not None else f"jtype: {cls}\nmetas:\n  name: {name}\n"
-    )
-    (folder / "executor.py").write_text(
-        executor_py if executor_py is not None else EXECUTOR_PY.format(cls=cls)
-    )
-    if requirements is not None:
-        (folder / "requirements.txt").write_text(requirements)
-    for relative, text in (files or {}).items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return folder
 
 
 def zip_folder(folder: Path) -> bytes:
