@@ -43,8 +43,6 @@ class Outcome:
     archive_size: int | None = None
     archive_files: int | None = None
     secret: str = ""  # only a first publish without a login returns one
-    uses: str = ""
-    url: str = ""
     error: str = ""
     hint: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -65,16 +63,26 @@ class Outcome:
             self.tags = executor.tags
         if executor.secret:
             self.secret = executor.secret
-        usable = ExecutorResult(
-            id=self.executor_id,
-            name=self.executor_name,
-            visibility=self.visibility,
-            owner=self.owner,
-            tags=self.tags,
-            secret=self.secret,
+
+    @property
+    def uses(self) -> str:
+        """The usage string, once the Hub has named the executor (its ID)."""
+        if not self.executor_id:
+            return ""
+        return docker_uses(
+            ExecutorResult(
+                id=self.executor_id,
+                name=self.executor_name,
+                visibility=self.visibility,
+                owner=self.owner,
+                tags=self.tags,
+                secret=self.secret,
+            )
         )
-        self.uses = docker_uses(usable)
-        self.url = portal_url(self.executor_id)
+
+    @property
+    def url(self) -> str:
+        return portal_url(self.executor_id)
 
     def outputs(self) -> dict[str, str]:
         """Every output, always: an unknown value is an empty string (see `why_empty`)."""
