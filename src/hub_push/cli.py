@@ -66,12 +66,9 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, object]:
 
 def _fail(outcome: Outcome, error: HubPushError) -> None:
     """Record a failure in the outcome and annotate it once (once per bad input)."""
-    if isinstance(error, BuildTimeoutError):
-        outcome.status = "timeout"
-    elif isinstance(error, BuildError):
-        outcome.status = "failed"
-    # otherwise the status stays what the flow reached: `skipped` before the upload.
+    # Other errors leave the status where the flow reached: `skipped` before the upload.
     if isinstance(error, BuildError):
+        outcome.status = "timeout" if isinstance(error, BuildTimeoutError) else "failed"
         outcome.task_id = outcome.task_id or error.task_id
         outcome.log = error.log or outcome.log
     outcome.error = gha.redact(str(error))
@@ -85,7 +82,7 @@ def _fail(outcome: Outcome, error: HubPushError) -> None:
         gha.error(str(error), title="Jina Hub push")
     if outcome.log and outcome.status in ("failed", "timeout"):
         with gha.group("Build log (last lines)"):
-            for line in outcome.log[-30:]:
+            for line in outcome.log[-summary.LOG_TAIL :]:
                 gha.info(line)
 
 

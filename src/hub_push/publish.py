@@ -70,7 +70,7 @@ def _push_and_build(
         id=push_id,
         md5sum=md5,
         visibility=settings.visibility,
-        secret=secret if settings.is_update else None,
+        secret=secret,  # load_settings refuses a secret without a name: this is an update
         tags=tuple(settings.tags),
         protected_tags=tuple(settings.protected_tags),
         build_env={k: v.get_secret_value() for k, v in settings.build_env.items()},
@@ -90,8 +90,6 @@ def _push_and_build(
             result = hub.push(
                 request, archive, lambda line: _show_push_line(line, settings.verbose)
             )
-            if result.executor.secret:
-                gha.mask(result.executor.secret)
             outcome.record_executor(result.executor)
             outcome.warnings.extend(result.warnings)
             for warning in result.warnings:
@@ -129,7 +127,7 @@ def _show_push_line(line: dict[str, Any], verbose: bool) -> None:
     """Log one line of the push stream (never its payload object: it can hold the secret)."""
     payload = line.get("payload")
     if isinstance(payload, dict) and isinstance(payload.get("secret"), str):
-        gha.mask(payload["secret"])
+        gha.mask(payload["secret"])  # the first publish's SECRET, masked as soon as it arrives
     kind, subject = line.get("type"), line.get("subject")
     if kind in ("complete", "error", "warning"):
         return  # reported by the caller

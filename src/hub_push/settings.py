@@ -100,7 +100,8 @@ def parse_duration(value: object) -> timedelta:
 
 
 def parse_build_env(value: object) -> dict[str, SecretStr]:
-    """`KEY=VALUE` a line (or a mapping). Values are masked first, then checked.
+    """`KEY=VALUE` a line (or a mapping: the field's default is validated too).
+    Values are masked first, then checked.
 
     Messages name the line and the key, never a value: a malformed line may be a secret.
     """
