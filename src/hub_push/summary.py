@@ -31,6 +31,13 @@ def _size(size: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _table(rows: list[tuple[str, str]], header: str = "| | |") -> str:
+    """A two-column Markdown table of ready-made HTML cells (pipes escaped)."""
+    lines = [header, "| --- | --- |"]
+    lines += [f"| {label} | {value.replace('|', '&#124;')} |" for label, value in rows]
+    return "\n".join(lines)
+
+
 def render(outcome: Outcome, settings: Settings | None) -> str:
     """The Markdown section for this run."""
     name = outcome.executor_name or (settings.path if settings else "the executor")
@@ -59,9 +66,7 @@ def render(outcome: Outcome, settings: Settings | None) -> str:
         files = f", {outcome.archive_files} files" if outcome.archive_files is not None else ""
         rows.append(("Archive", f"md5 {_code(outcome.archive_md5)}{size}{files}"))
     rows.append(("Duration", f"{outcome.duration:.1f} s"))
-    lines += ["| | |", "| --- | --- |"]
-    lines += [f"| {label} | {value.replace('|', '&#124;')} |" for label, value in rows]
-    lines.append("")
+    lines += [_table(rows), ""]
     for warning in outcome.warnings:
         lines += [f"> [!WARNING]\n> {escape(warning)}", ""]
     if outcome.error:
@@ -78,13 +83,7 @@ def render(outcome: Outcome, settings: Settings | None) -> str:
             "",
         ]
     if settings is not None:
-        table = "\n".join(
-            f"| {name} | {escape(value).replace('|', '&#124;') if value else '—'} |"
-            for name, value in settings.describe()
-        )
-        lines += [
-            f"<details><summary>Inputs</summary>\n\n| input | value |\n| --- | --- |\n{table}\n\n"
-            "</details>",
-            "",
-        ]
+        inputs = [(name, escape(value) if value else "—") for name, value in settings.describe()]
+        table = _table(inputs, header="| input | value |")
+        lines += [f"<details><summary>Inputs</summary>\n\n{table}\n\n</details>", ""]
     return "\n".join(lines) + "\n"
