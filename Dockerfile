@@ -23,9 +23,10 @@ COPY --from=requirements /tmp/requirements.txt /tmp/requirements.txt
 RUN pip install --no-cache-dir --requirement /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# The package itself; its dependencies are already there.
+# The action's package itself (the local Hub and the tests stay out); its dependencies are
+# already there.
 COPY pyproject.toml README.md /tmp/hub-push/
-COPY src /tmp/hub-push/src
+COPY src/hub_push /tmp/hub-push/src/hub_push
 RUN pip install --no-cache-dir --no-deps /tmp/hub-push \
     && rm -rf /tmp/hub-push
 

@@ -25,7 +25,7 @@ $(SDK_VENV)/.installed:
 
 ## demo: start a local Hub, push examples/hello-executor through the action's entrypoint, show outputs + summary
 demo: setup
-	$(BIN)/python -m hub_push.dev.demo $(DEMO_ARGS)
+	PYTHONPATH=tests $(BIN)/python -m support.demo $(DEMO_ARGS)
 
 ## demo-reset: forget the demo Hub's state (executors, tags, tasks)
 demo-reset:

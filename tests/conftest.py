@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from hub_push.dev.executors import make_executor_folder, unique_name
+from support.executors import make_executor_folder, unique_name
 
 if TYPE_CHECKING:
-    from hub_push.dev.localhub_process import LocalHub
+    from support.localhub_process import LocalHub
 
 USERS = {"alice": "alice-token-0123456789", "bob": "bob-token-9876543210"}
 MakeExecutor = Callable[..., Path]
@@ -19,7 +19,7 @@ MakeExecutor = Callable[..., Path]
 
 @pytest.fixture
 def make_executor(tmp_path: Path) -> MakeExecutor:
-    """Build an executor folder in tmp_path (`hub_push.dev.executors.make_executor_folder`):
+    """Build an executor folder in tmp_path (`support.executors.make_executor_folder`):
     a new, unique name on every call, and by default a class of the same name."""
 
     def make(name: str | None = None, **options: Any) -> Path:
@@ -45,7 +45,7 @@ def alice(users: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def shared_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHub]:
     """One local Hub for the tests that push uniquely named executors."""
-    from hub_push.dev.localhub_process import local_hub
+    from support.localhub_process import local_hub
 
     with local_hub(tmp_path_factory.mktemp("hub"), users=USERS, build_seconds=0.2) as hub:
         yield hub
@@ -54,7 +54,7 @@ def shared_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHub]:
 @pytest.fixture
 def fresh_hub(tmp_path: Path) -> Iterator[LocalHub]:
     """A local Hub of this test's own, for tests that restart it or need its flags."""
-    from hub_push.dev.localhub_process import local_hub
+    from support.localhub_process import local_hub
 
     with local_hub(tmp_path / "hub", users=USERS, build_seconds=0.2) as hub:
         yield hub

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from hub_push.dev.localhub_process import local_hub
-from hub_push.dev.runner import ActionRun, run_action
-from hub_push.outcome import OUTPUT_NAMES
+from hub_push.outputs import OUTPUT_NAMES
+from support.localhub_process import local_hub
+from support.runner import ActionRun, run_action
 
 MakeExecutor = Callable[..., Path]
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import yaml
 
-from hub_push.dev.runner import action_inputs
-from hub_push.outcome import OUTPUT_NAMES, Outcome
+from hub_push.outcome import Outcome
+from hub_push.outputs import OUTPUT_NAMES, outputs
 from hub_push.settings import Settings, input_name
+from support.runner import action_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
@@ -52,7 +53,7 @@ def test_every_input_is_a_setting_with_the_same_default() -> None:
 def test_every_output_is_in_the_readme_and_always_set() -> None:
     assert list(ACTION["outputs"]) == list(OUTPUT_NAMES)
     assert list(readme_table("Outputs")) == list(OUTPUT_NAMES)
-    assert list(Outcome().outputs()) == list(OUTPUT_NAMES)
+    assert list(outputs(Outcome())) == list(OUTPUT_NAMES)
 
 
 def test_action_runs_the_dockerfile() -> None:

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from hub_push.cli import parse_args
-from hub_push.settings import DEFAULT_HUB_URL, InputErrors, Settings, load_settings
+from hub_push.cli import main, parse_args
+from hub_push.errors import InputErrors
+from hub_push.settings import DEFAULT_HUB_URL, Settings, load_settings, secret_values
 
 
 @pytest.fixture(autouse=True)
@@ -230,15 +231,20 @@ def test_plain_environment_variables_work_outside_actions(monkeypatch: pytest.Mo
     assert settings.protected_tags == ["v2"] and settings.dry_run is True
 
 
-def test_secrets_are_masked_the_moment_they_are_read(
+def test_secrets_are_masked_before_anything_else_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.setenv("INPUT_BUILD-ENV", "TOKEN=build-secret-1\nBROKEN_LINE_SECRET")
     monkeypatch.setenv("INPUT_GITHUB-TOKEN", "ghs_abcdefgh")
-    with pytest.raises(InputErrors):  # the malformed line is masked before it is refused
-        load(monkeypatch, token="login-secret-2", name="x", secret="update-secret-3")
+    monkeypatch.setenv("INPUT_TOKEN", "login-secret-2")
+    # The malformed build-env line is masked before it is refused.
+    assert main(["--name", "x", "--secret", "update-secret-3"]) == 1
     out = capsys.readouterr().out
+    first_other_line = next(i for i, line in enumerate(out.splitlines()) if "add-mask" not in line)
+    masks = out.splitlines()[:first_other_line]
     for value in (
         "build-secret-1",
         "BROKEN_LINE_SECRET",
@@ -247,4 +253,27 @@ def test_secrets_are_masked_the_moment_they_are_read(
         "update-secret-3",
     ):
         assert f"::add-mask::{value}\n" in out
+        assert f"::add-mask::{value}" in masks
     assert "BROKEN_LINE_SECRET" not in out.replace("::add-mask::BROKEN_LINE_SECRET", "")
+
+
+def test_reading_the_settings_prints_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("INPUT_BUILD-ENV", "TOKEN=build-secret-1")
+    load(monkeypatch, token="login-secret-2", name="x", secret="update-secret-3")
+    assert capsys.readouterr() == ("", "")
+
+
+def test_secret_values_reads_every_name_the_model_reads() -> None:
+    environ = {
+        "INPUT_TOKEN": "t-runner",
+        "HUB_PUSH_SECRET": "s-plain",
+        "JINA_AUTH_TOKEN": "t-jina",
+        "INPUT_BUILD-ENV": "A=one\nnot-a-pair",
+        "INPUT_GITHUB-TOKEN": "ghs_x",
+        "INPUT_PATH": "not-a-secret",
+    }
+    found = set(secret_values({"secret": "s-cli", "build_env": ["B=two"]}, environ))
+    assert found == {"t-runner", "s-plain", "t-jina", "one", "not-a-pair", "ghs_x", "s-cli", "two"}

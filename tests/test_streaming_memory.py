@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from hub_push.dev.runner import run_action
+from support.runner import run_action
 
 MakeExecutor = Callable[..., Path]
 BIG = 48 * 1024 * 1024

@@ -1,28 +1,21 @@
-"""The entrypoint: read the inputs, run the flow, report, and choose the exit code.
+"""The entrypoint: mask the secrets, run the flow, run the reporters, choose the exit code.
 
 The only place that decides the exit code, and the one place every failure becomes a
-single `::error` annotation: no traceback, no secret.
+single `::error` annotation: no traceback, no secret. `--help` and `--version` answer
+before anything of the run is imported.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
-import time
-import traceback
 from collections.abc import Sequence
 from types import FrameType
 
-from hub_push import __version__, summary
+from hub_push import __version__
 from hub_push import github_actions as gha
-from hub_push.errors import BuildError, BuildTimeoutError, ExecutorError, HubPushError
-from hub_push.outcome import Outcome
-from hub_push.publish import publish
-from hub_push.settings import InputErrors, Settings, load_settings
-
-
-class Cancelled(HubPushError):
-    hint = "The run was cancelled; the Hub may still be building what was pushed."
+from hub_push.errors import Cancelled, ExecutorError, HubPushError, InputErrors
 
 
 def _cancel(signum: int, _frame: FrameType | None) -> None:
@@ -64,15 +57,31 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, object]:
     return dict(vars(parser.parse_args(argv)))
 
 
-def _fail(outcome: Outcome, error: HubPushError) -> None:
-    """Record a failure in the outcome and annotate it once (once per bad input)."""
-    # Other errors leave the status where the flow reached: `skipped` before the upload.
-    if isinstance(error, BuildError):
-        outcome.status = "timeout" if isinstance(error, BuildTimeoutError) else "failed"
-        outcome.task_id = outcome.task_id or error.task_id
-        outcome.log = error.log or outcome.log
-    outcome.error = gha.redact(str(error))
-    outcome.hint = error.hint
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _cancel)
+    # Imported once the flags are known to ask for a run: `--help` stays instant.
+    from hub_push import flow, outputs, summary
+    from hub_push.outcome import Outcome
+    from hub_push.settings import Settings, secret_values
+
+    for value in secret_values(args, os.environ):  # before anything can print one
+        gha.mask(value)
+    outcome = Outcome()
+    settings: Settings | None = None
+    try:
+        settings = flow.load(args, outcome)
+        flow.publish(settings, outcome)
+    except HubPushError as error:
+        _annotate(error)
+    outputs.report(outcome)
+    if settings is None or settings.summary:
+        summary.report(outcome, settings.describe() if settings else None)
+    return 0 if outcome.ok and not outcome.error else 1
+
+
+def _annotate(error: HubPushError) -> None:
+    """One `::error` for the failure (one per bad input), naming file and line where known."""
     if isinstance(error, InputErrors):
         for problem in error.errors:
             gha.error(str(problem), title="Invalid input")
@@ -80,40 +89,3 @@ def _fail(outcome: Outcome, error: HubPushError) -> None:
         gha.error(str(error), location=error.location, title="Executor folder")
     else:
         gha.error(str(error), title="Jina Hub push")
-    if outcome.log and outcome.status in ("failed", "timeout"):
-        with gha.group("Build log (last lines)"):
-            for line in outcome.log[-summary.LOG_TAIL :]:
-                gha.info(line)
-
-
-def _report(outcome: Outcome, settings: Settings | None) -> None:
-    """Outputs on every path, the reasons for empty ones, and the summary."""
-    with gha.group("Result"):
-        gha.set_outputs(outcome.outputs())
-        by_reason: dict[str, list[str]] = {}
-        for name, reason in outcome.why_empty().items():
-            by_reason.setdefault(reason, []).append(name)
-        for reason, names in by_reason.items():
-            gha.info(f"empty output{'s' if len(names) > 1 else ''} {', '.join(names)}: {reason}")
-    if settings is None or settings.summary:
-        gha.append_summary(summary.render(outcome, settings))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    started = time.monotonic()
-    signal.signal(signal.SIGTERM, _cancel)
-    outcome = Outcome()
-    settings: Settings | None = None
-    try:
-        settings = load_settings(parse_args(argv))
-        publish(settings, outcome)
-    except HubPushError as error:
-        _fail(outcome, error)
-    except KeyboardInterrupt:
-        _fail(outcome, Cancelled("Cancelled."))
-    except Exception as error:  # a bug of ours: say so, without a traceback unless debugging
-        gha.debug(gha.redact(traceback.format_exc()))
-        _fail(outcome, HubPushError(f"Unexpected error ({type(error).__name__}): {error}"))
-    outcome.duration = time.monotonic() - started
-    _report(outcome, settings)
-    return 0 if outcome.ok and not outcome.error else 1

@@ -1,7 +1,8 @@
-"""The few ways a run can fail, each with a message written for the workflow author.
+"""The ways a run can fail, each with a one-line message written for the workflow author.
 
-`cli.main` turns any of these into one `::error` annotation and a non-zero exit; nothing
-else in the package decides the exit code.
+The flow records an error in the `Outcome` and re-raises it; `cli.main` turns it into one
+`::error` annotation and a non-zero exit. What the user can do about each kind of error is
+the reporting side's business (`hints.py`), so these classes carry facts, not advice.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 class HubPushError(Exception):
     """Base class: `str(error)` is the one-line message shown to the user."""
 
-    #: What the user can do about it, shown in the summary below the error.
-    hint: str = ""
+    #: The Hubble status code the Hub answered with, when there was one.
+    code: int | None = None
 
 
 class InputError(HubPushError):
@@ -22,6 +23,25 @@ class InputError(HubPushError):
     def __init__(self, input_name: str, message: str) -> None:
         super().__init__(f"Input `{input_name}`: {message}")
         self.input_name = input_name
+
+
+class InputErrors(HubPushError):
+    """One or more inputs are invalid; each becomes its own annotation."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+
+class Cancelled(HubPushError):
+    """The run was stopped (SIGTERM from the runner, or Ctrl-C)."""
+
+
+class UnexpectedError(HubPushError):
+    """A bug of ours: anything that is not one of the errors above."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(f"Unexpected error ({type(error).__name__}): {error}")
 
 
 @dataclass(frozen=True)
@@ -46,10 +66,29 @@ class ExecutorError(HubPushError):
 class HubError(HubPushError):
     """The Hub refused the push, or answered something we cannot read."""
 
-    def __init__(self, message: str, *, code: int | None = None, hint: str = "") -> None:
+    def __init__(self, message: str, *, code: int | None = None) -> None:
         super().__init__(message)
         self.code = code
-        self.hint = hint
+
+
+class HubUnreachableError(HubError):
+    """A safe call still failed on the network after its retries."""
+
+
+class LoginRefusedError(HubError):
+    """The Hub does not accept the login token."""
+
+
+class UploadBrokenError(HubError):
+    """The upload broke off on the network; it was not repeated."""
+
+
+class PushUnfinishedError(HubError):
+    """The Hub closed the push stream without saying how it ended."""
+
+
+class NoBuildTaskError(HubError):
+    """The Hub accepted the push but named no build task to wait for."""
 
 
 class BuildError(HubPushError):
@@ -64,13 +103,6 @@ class BuildError(HubPushError):
 class BuildFailedError(BuildError):
     """The build task ended `failed`."""
 
-    hint = "Read the build log below (or rerun with `verbose: true`), fix the executor, push again."
-
 
 class BuildTimeoutError(BuildError):
     """The build was still running when the `timeout` ran out."""
-
-    hint = (
-        "The push was accepted and the build goes on at the Hub. Raise `timeout`, or set "
-        "`wait: false` and follow the task with `jina hub status --id TASK_ID`."
-    )

@@ -1,8 +1,10 @@
 """Talking to the Actions runner: masks, annotations, log groups, outputs, the step summary.
 
-Built on `actions_toolkit.core` (outputs in `GITHUB_OUTPUT`'s heredoc form, `::add-mask::`,
-groups). Outside a runner (`GITHUB_ACTIONS` unset) the same calls print plain text, and a
-secret is never echoed just to be masked. This module knows nothing of the Hub.
+Built on actions-toolkit's command and file-command writers, the ones `actions_toolkit.core`
+wraps (outputs in `GITHUB_OUTPUT`'s heredoc form, `::add-mask::`, groups); `core` itself is
+not imported, since it pulls in an HTTP stack for OIDC that the action never uses. Outside a
+runner (`GITHUB_ACTIONS` unset) the same calls print plain text, and a secret is never echoed
+just to be masked. This module knows nothing of the Hub.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from actions_toolkit import core
-from actions_toolkit.command import issue_command
+from actions_toolkit.command import issue, issue_command
+from actions_toolkit.file_command import issue_file_command, prepare_key_value_message
 
 from hub_push.errors import SourceLocation
 
@@ -43,7 +45,7 @@ def mask(value: str) -> None:
             continue
         _masked.add(candidate)
         if on_runner():
-            core.set_secret(candidate)
+            issue_command("add-mask", {}, candidate)
 
 
 def redact(text: str) -> str:
@@ -61,7 +63,7 @@ def info(message: str) -> None:
 def debug(message: str) -> None:
     """Detail shown when the run is re-run with debug logging (`RUNNER_DEBUG=1`)."""
     if on_runner():
-        core.debug(redact(message))
+        issue_command("debug", {}, redact(message))
     elif os.environ.get("RUNNER_DEBUG") == "1":
         print("debug: " + redact(message), flush=True)
 
@@ -98,21 +100,21 @@ def notice(message: str, title: str | None = None) -> None:
 def group(title: str) -> Iterator[None]:
     """A foldable section of the job log."""
     if on_runner():
-        core.start_group(title)
+        issue("group", title)
     else:
         print(f"== {title}", flush=True)
     try:
         yield
     finally:
         if on_runner():
-            core.end_group()
+            issue("endgroup")
 
 
 def set_outputs(outputs: Mapping[str, str]) -> None:
     """Write every output; outside a runner, print them instead."""
     if os.environ.get("GITHUB_OUTPUT"):
         for name, value in outputs.items():
-            core.set_output(name, value)
+            issue_file_command("OUTPUT", prepare_key_value_message(name, value))
         return
     for name, value in outputs.items():
         print(f"{name}={redact(value)}", flush=True)

@@ -1,30 +1,23 @@
-"""What one run did, filled in as it goes and reported from one place on every path."""
+"""What one run did: written by the flow alone, as it learns each fact, on every path.
+
+The reporters (job outputs, step summary, …) read it once the run is over; none of them
+steers the run.
+"""
 
 from __future__ import annotations
 
-import json
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hub_push.errors import HubPushError
 from hub_push.hub.models import ExecutorResult
 from hub_push.hub.usage import docker_uses, portal_url
 
-Status = Literal["succeeded", "failed", "pending", "timeout", "skipped", "dry-run"]
+#: How many of the build log's last lines people are shown (job log and summary).
+LOG_TAIL = 30
 
-#: The action's outputs, in action.yml order.
-OUTPUT_NAMES = (
-    "task-id",
-    "build-status",
-    "executor-id",
-    "executor-name",
-    "visibility",
-    "tags",
-    "uses",
-    "url",
-    "archive-md5",
-    "secret",
-    "result",
-)
+Status = Literal["succeeded", "failed", "pending", "timeout", "skipped", "dry-run"]
 
 
 @dataclass
@@ -43,10 +36,12 @@ class Outcome:
     archive_size: int | None = None
     archive_files: int | None = None
     secret: str = ""  # only a first publish without a login returns one
-    error: str = ""
-    hint: str = ""
+    error: str = ""  # the one-line message, already redacted
+    error_kind: type[HubPushError] | None = None
+    error_code: int | None = None  # the Hubble status code, when the Hub gave one
     warnings: list[str] = field(default_factory=list)
     log: tuple[str, ...] = ()
+    started: float = field(default_factory=time.monotonic)
     duration: float = 0.0
 
     @property
@@ -83,49 +78,3 @@ class Outcome:
     @property
     def url(self) -> str:
         return portal_url(self.executor_id)
-
-    def outputs(self) -> dict[str, str]:
-        """Every output, always: an unknown value is an empty string (see `why_empty`)."""
-        values = {
-            "task-id": self.task_id,
-            "build-status": self.status,
-            "executor-id": self.executor_id,
-            "executor-name": self.executor_name,
-            "visibility": self.visibility,
-            "tags": ",".join(self.tags),
-            "uses": self.uses,
-            "url": self.url,
-            "archive-md5": self.archive_md5,
-            "secret": self.secret,
-        }
-        result: dict[str, object] = {
-            name.replace("-", "_"): value for name, value in values.items() if name != "secret"
-        }
-        result.update(
-            tags=list(self.tags),
-            protected_tags=list(self.protected_tags),
-            error=self.error,
-        )
-        values["result"] = json.dumps(result, sort_keys=True)
-        return values
-
-    def why_empty(self) -> dict[str, str]:
-        """For each empty output, the reason, so the log says why instead of leaving a blank."""
-        uploaded = self.status not in ("dry-run", "skipped")
-        if self.status == "dry-run":
-            default = "this was a dry run: nothing was uploaded"
-        elif not uploaded:
-            default = "nothing was uploaded (see the error above)"
-        else:
-            default = "the Hub did not report it"
-        reasons: dict[str, str] = {}
-        for name, value in self.outputs().items():
-            if value:
-                continue
-            if name == "secret" and uploaded:
-                reasons[name] = "the Hub returns a SECRET only on a first publish without a login"
-            elif name == "task-id" and uploaded:
-                reasons[name] = "the Hub did not report a build task"
-            else:
-                reasons[name] = default
-        return reasons

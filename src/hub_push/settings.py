@@ -6,22 +6,22 @@ then a plain `HUB_PUSH_<NAME>` variable (underscores) for use outside Actions; `
 and `token` also fall back to the Jina CLI's own `JINA_HUBBLE_REGISTRY` / `JINA_AUTH_TOKEN`.
 An input the workflow left unset arrives as an empty string and means "use the default".
 
-Secrets (`secret`, `token`, `build-env` values, `github-token`) are masked the moment they
-are read, before anything can print them, and are held as `SecretStr`.
+Secrets (`secret`, `token`, `build-env` values, `github-token`) are held as `SecretStr`.
+Reading them has no side effect: the entrypoint masks them first, from the raw inputs, with
+`secret_values` (which reads the same names as this model).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from hub_push.errors import HubPushError, InputError
-from hub_push.github_actions import mask
+from hub_push.errors import InputError, InputErrors
 
 DEFAULT_HUB_URL = "https://api.hubble.jina.ai"
 BUILD_ENV_NAME = re.compile(r"^[A-Z0-9_]+$")
@@ -99,25 +99,26 @@ def parse_duration(value: object) -> timedelta:
     return duration
 
 
-def parse_build_env(value: object) -> dict[str, SecretStr]:
-    """`KEY=VALUE` a line (or a mapping: the field's default is validated too).
-    Values are masked first, then checked.
-
-    Messages name the line and the key, never a value: a malformed line may be a secret.
-    """
+def build_env_lines(value: object) -> list[str]:
+    """The `KEY=VALUE` lines of a `build-env` value (text, a list, or a mapping)."""
     if isinstance(value, Mapping):
-        lines = [
+        return [
             f"{k}={v.get_secret_value() if isinstance(v, SecretStr) else v}"
             for k, v in value.items()
         ]
-    elif isinstance(value, str):
-        lines = value.splitlines()
-    elif isinstance(value, list | tuple):
-        lines = [str(v) for v in value]
-    else:
-        raise ValueError("expected `KEY=VALUE` lines")
-    for line in lines:  # a line without `=` may be a pasted secret: mask it whole
-        mask(line.split("=", 1)[1] if "=" in line else line)
+    if isinstance(value, str):
+        return value.splitlines()
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    raise ValueError("expected `KEY=VALUE` lines")
+
+
+def parse_build_env(value: object) -> dict[str, SecretStr]:
+    """`KEY=VALUE` a line (or a mapping: the field's default is validated too).
+
+    Messages name the line and the key, never a value: a malformed line may be a secret.
+    """
+    lines = build_env_lines(value)
     env: dict[str, SecretStr] = {}
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
@@ -175,10 +176,9 @@ class Settings(BaseSettings):
 
     @field_validator("secret", "token", "github_token", mode="before")
     @classmethod
-    def _mask_secret(cls, value: object) -> object:
+    def _strip_secret(cls, value: object) -> object:
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
         if isinstance(raw, str):
-            mask(raw)
             return raw.strip() or None
         return value
 
@@ -240,47 +240,50 @@ class Settings(BaseSettings):
         return self.tags + [t for t in self.protected_tags if t not in self.tags]
 
     def describe(self) -> list[tuple[str, str]]:
-        """(input, value as text) for the log and the summary: secrets only as set / not set,
-        `build-env` only by its names."""
+        """(input, value as text) for each input, in the model's order, for the log and the
+        summary: secrets only as set / not set, `build-env` only by its names."""
+        return [(input_name(field), self._shown(field)) for field in type(self).model_fields]
 
-        def hidden(value: SecretStr | None) -> str:
+    def _shown(self, field: str) -> str:
+        value = getattr(self, field)
+        if field == "build_env":
+            return ", ".join(value) + " (values hidden)" if value else ""
+        if field in SECRET_FIELDS:
             return "set (hidden)" if value else "not set"
-
-        return [
-            ("path", self.path),
-            ("tags", ", ".join(self.tags)),
-            ("protected-tags", ", ".join(self.protected_tags)),
-            ("name", self.name),
-            ("secret", hidden(self.secret)),
-            ("token", hidden(self.token)),
-            ("visibility", self.visibility or "(the Hub's default)"),
-            ("build-env", ", ".join(self.build_env) + " (values hidden)" if self.build_env else ""),
-            ("dockerfile", self.dockerfile),
-            ("platform", self.platform),
-            ("no-cache", str(self.no_cache).lower()),
-            ("hub-url", self.hub_url),
-            ("wait", str(self.wait).lower()),
-            ("timeout", f"{self.timeout.total_seconds():g}s"),
-            ("verbose", str(self.verbose).lower()),
-            ("dry-run", str(self.dry_run).lower()),
-            ("summary", str(self.summary).lower()),
-            ("github-token", hidden(self.github_token)),
-        ]
-
-    @property
-    def is_update(self) -> bool:
-        """An update of an executor published without a login: NAME + SECRET."""
-        return bool(self.name and self.secret)
+        if field == "visibility":
+            return value or "(the Hub's default)"
+        if isinstance(value, bool):
+            return str(value).lower()
+        if isinstance(value, timedelta):
+            return f"{value.total_seconds():g}s"
+        if isinstance(value, list):
+            return ", ".join(value)
+        return str(value)
 
 
-class InputErrors(HubPushError):
-    """One or more inputs are invalid; each becomes its own annotation."""
+#: The fields whose values are secrets: masked before anything else runs.
+SECRET_FIELDS = ("secret", "token", "build_env", "github_token")
 
-    def __init__(self, errors: list[InputError]) -> None:
-        super().__init__("; ".join(str(e) for e in errors))
-        self.errors = errors
 
-    hint = "Fix the inputs named above in the workflow file; nothing was uploaded."
+def secret_values(overrides: Mapping[str, object], environ: Mapping[str, str]) -> Iterator[str]:
+    """Every secret value among the raw inputs, before any parsing: for the entrypoint to mask.
+
+    Reads each secret field under every name the model reads it by (CLI flag, `INPUT_*`,
+    `HUB_PUSH_*`, the Jina CLI's variable). A `build-env` line yields its value, or the whole
+    line when it has no `=` (it may be a pasted secret). Pure: it only reads.
+    """
+    for field in SECRET_FIELDS:
+        alias = Settings.model_fields[field].validation_alias
+        names = alias.choices if isinstance(alias, AliasChoices) else [field]
+        for name in names:
+            raw = overrides.get(str(name)) if str(name) in overrides else environ.get(str(name))
+            if raw is None:
+                continue
+            if field == "build_env":
+                for line in build_env_lines(raw):
+                    yield line.split("=", 1)[1] if "=" in line else line
+            elif isinstance(raw, str | SecretStr):
+                yield raw.get_secret_value() if isinstance(raw, SecretStr) else raw
 
 
 def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:

@@ -1,13 +1,21 @@
-"""The step summary: one compact Markdown section a run, HTML-escaped, secrets as names only."""
+"""The step summary reporter: one compact Markdown section a run, HTML-escaped.
+
+It reads the `Outcome` and a description of the inputs (`Settings.describe()`: secrets only
+as set / not set), nothing else.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
-from hub_push.outcome import Outcome
-from hub_push.settings import Settings
+from hub_push import github_actions as gha
+from hub_push.hints import hint_for
+from hub_push.outcome import LOG_TAIL, Outcome
 
-LOG_TAIL = 30
+#: (input, value as text) pairs, as `Settings.describe()` gives them.
+InputsDescription = Sequence[tuple[str, str]]
+
 _HEADINGS = {
     "succeeded": "✅ Published",
     "pending": "⏳ Pushed (build not awaited):",
@@ -38,9 +46,10 @@ def _table(rows: list[tuple[str, str]], header: str = "| | |") -> str:
     return "\n".join(lines)
 
 
-def render(outcome: Outcome, settings: Settings | None) -> str:
-    """The Markdown section for this run."""
-    name = outcome.executor_name or (settings.path if settings else "the executor")
+def render(outcome: Outcome, inputs: InputsDescription | None) -> str:
+    """The Markdown section for this run (`inputs` None: they could not be read)."""
+    path = dict(inputs or ()).get("path")
+    name = outcome.executor_name or path or "the executor"
     lines = [f"## {_HEADINGS[outcome.status]} {_code(name)} to Jina Hub", ""]
     rows: list[tuple[str, str]] = [("Build status", _code(outcome.status))]
     if outcome.task_id:
@@ -71,8 +80,8 @@ def render(outcome: Outcome, settings: Settings | None) -> str:
         lines += [f"> [!WARNING]\n> {escape(warning)}", ""]
     if outcome.error:
         body = escape(outcome.error)
-        if outcome.hint:
-            body += f"<br><br><b>What to do:</b> {escape(outcome.hint)}"
+        if hint := hint_for(outcome.error_kind, outcome.error_code):
+            body += f"<br><br><b>What to do:</b> {escape(hint)}"
         lines += [f"<details open><summary><b>Error</b></summary>\n\n{body}\n\n</details>", ""]
     if outcome.log:
         tail = outcome.log[-LOG_TAIL:]
@@ -82,8 +91,13 @@ def render(outcome: Outcome, settings: Settings | None) -> str:
             "</details>",
             "",
         ]
-    if settings is not None:
-        inputs = [(name, escape(value) if value else "—") for name, value in settings.describe()]
-        table = _table(inputs, header="| input | value |")
+    if inputs is not None:
+        cells = [(name, escape(value) if value else "—") for name, value in inputs]
+        table = _table(cells, header="| input | value |")
         lines += [f"<details><summary>Inputs</summary>\n\n{table}\n\n</details>", ""]
     return "\n".join(lines) + "\n"
+
+
+def report(outcome: Outcome, inputs: InputsDescription | None) -> None:
+    """Append this run's section to the job's step summary (when there is one)."""
+    gha.append_summary(render(outcome, inputs))

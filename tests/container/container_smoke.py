@@ -51,7 +51,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hub_push.dev.runner import action_inputs, parse_file_command
+from support.runner import action_inputs, parse_file_command
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = "examples/workflows/smoke.yml"
@@ -590,6 +590,21 @@ def build_context_files(engine: Engine, repo: Path, limits: Limits) -> list[str]
     return [line.removeprefix("./") for line in listed.stdout.splitlines() if line.strip()]
 
 
+#: Run inside the image: every importable top-level name on its `sys.path` (site-packages and
+#: the standard library's folders), and what the hub-push distribution installed.
+INSTALLED_PACKAGES_SCRIPT = """
+import importlib.metadata as md, json, pkgutil
+files = md.distribution("hub-push").files or []
+print(json.dumps({
+    "top_level": sorted({m.name for m in pkgutil.iter_modules()}),
+    "owners": {k: sorted(v) for k, v in md.packages_distributions().items()},
+    "hub_push_files": sorted({str(f).split("/")[0] for f in files if not str(f).startswith("..")}),
+    "hub_push_scripts": sorted(str(f).rsplit("/", 1)[-1] for f in files if str(f).startswith("..")),
+    "distributions": sorted({d.metadata["Name"] for d in md.distributions()}),
+}))
+"""
+
+
 def build_image(engine: Engine, repo: Path, limits: Limits, report: Report) -> None:
     """`docker build` of the project's Dockerfile as it is, then its size and layers."""
     engine.docker(
@@ -618,7 +633,21 @@ def build_image(engine: Engine, repo: Path, limits: Limits, report: Report) -> N
         timeout=limits.docker_quick,
     )
     total, base = size(ACTION_IMAGE), size(BASE_IMAGE)
+    listed = engine.docker(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "/usr/local/bin/python",
+        ACTION_IMAGE,
+        "-c",
+        INSTALLED_PACKAGES_SCRIPT,
+        timeout=limits.docker_quick,
+        what="listing the image's installed packages",
+    )
     report.image = {
+        "installed": json.loads(listed.stdout),
         "name": ACTION_IMAGE,
         "size_bytes": total,
         "standin_base_bytes": base,
@@ -660,7 +689,7 @@ def rebuild_after_a_source_change(engine: Engine, repo: Path, work: Path, limits
 
 
 class LocalHub:
-    """`python -m hub_push.localhub` on 127.0.0.1, port chosen by the server, ended by pid."""
+    """`python -m localhub` on 127.0.0.1, port chosen by the server, ended by pid."""
 
     def __init__(self, root: Path, user: str, token: str, limits: Limits) -> None:
         self.root = root
@@ -679,7 +708,7 @@ class LocalHub:
                 [
                     sys.executable,
                     "-m",
-                    "hub_push.localhub",
+                    "localhub",
                     "--host",
                     "127.0.0.1",
                     "--port",

@@ -7,6 +7,7 @@ skips, when the Docker engine can't start.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from container_smoke import EXECUTOR_DIR, Report, RunResult
@@ -55,9 +56,25 @@ def test_dockerfile_is_hadolint_clean(report: Report) -> None:
 def test_build_context_holds_only_what_the_image_needs(report: Report) -> None:
     files = set(report.context_files)
     assert {"pyproject.toml", "README.md", "src/hub_push/__main__.py"} <= files
+    assert not [f for f in files if f.startswith("src/") and f.split("/")[1] != "hub_push"]
     kept_out = ("tests", "examples", ".git", ".venv", ".github", ".ci", "scripts")
     assert not [f for f in files if f.split("/")[0] in kept_out]
     assert not [f for f in files if "__pycache__" in f or ".egg-info" in f]
+
+
+def test_the_image_holds_only_the_action(report: Report) -> None:
+    installed = report.image["installed"]
+    assert "hub_push" in installed["top_level"], installed
+    # Neither the local Hub nor any test helper of ours is importable in the image.
+    assert not {"localhub", "support", "conftest"} & set(installed["top_level"])
+    assert "hub-push" not in installed["owners"].get("tests", [])  # actions-toolkit ships one
+    # The hub-push distribution installed its package, its metadata and its script only.
+    package, metadata = installed["hub_push_files"]
+    assert package == "hub_push" and re.fullmatch(r"hub_push-[\d.]+\.dist-info", metadata)
+    assert installed["hub_push_scripts"] == ["hub-push"], installed
+    # No dev tool or server-only dependency came along.
+    dev_only = {"pytest", "python-multipart", "ruff", "mypy", "jina-hubble-sdk"}
+    assert not dev_only & {d.lower() for d in installed["distributions"]}, installed
 
 
 def test_dependencies_are_one_layer_before_the_source(report: Report) -> None:

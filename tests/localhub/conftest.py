@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hubkit import USERS, HubApi, make_executor_folder
 
-from hub_push.dev.localhub_process import LocalHub, local_hub
+from support.localhub_process import LocalHub, local_hub
 
 
 # fixtures -------------------------------------------------------------------------------------

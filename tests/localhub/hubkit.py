@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 
 # Re-exported: the tests build their executor folders with the project's dev helper.
-from hub_push.dev.executors import EXECUTOR_PY as EXECUTOR_PY
-from hub_push.dev.executors import make_executor_folder as make_executor_folder
-from hub_push.dev.executors import unique_name as unique_name
+from support.executors import EXECUTOR_PY as EXECUTOR_PY
+from support.executors import make_executor_folder as make_executor_folder
+from support.executors import unique_name as unique_name
 
 USERS = {"alice": "alice-token-0123456789", "bob": "bob-token-9876543210"}
 ALICE = USERS["alice"]

@@ -17,7 +17,7 @@ from hubkit import (
     zip_entries,
 )
 
-from hub_push.dev.localhub_process import local_hub
+from support.localhub_process import local_hub
 
 TWO_EXECUTORS = """\
 from jina import Executor

@@ -22,7 +22,7 @@ def test_server_writes_its_port_prints_the_ready_line_and_stops_on_sigterm(
         [
             sys.executable,
             "-m",
-            "hub_push.localhub",
+            "localhub",
             "--port",
             "0",
             "--data",
@@ -64,7 +64,7 @@ def test_server_writes_its_port_prints_the_ready_line_and_stops_on_sigterm(
 
 def test_user_without_a_token_is_a_usage_error(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "hub_push.localhub", "--data", str(tmp_path), "--user", "nobody"],
+        [sys.executable, "-m", "localhub", "--data", str(tmp_path), "--user", "nobody"],
         capture_output=True,
         text=True,
         timeout=30,

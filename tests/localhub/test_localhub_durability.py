@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hubkit import ALICE, BOB, USERS, HubApi, make_executor_folder
 
-from hub_push.dev.localhub_process import local_hub
+from support.localhub_process import local_hub
 
 
 def _progress(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hubkit import ALICE, USERS, HubApi, make_executor_folder
 
-from hub_push.dev.localhub_process import LocalHub, local_hub
+from support.localhub_process import LocalHub, local_hub
 
 pytestmark = [pytest.mark.sdk, pytest.mark.timeout(120)]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from hubkit import ALICE, USERS, HubApi, encode_multipart, make_executor_folder, zip_folder
 
-from hub_push.dev.localhub_process import LocalHub, local_hub
+from support.localhub_process import LocalHub, local_hub
 
 
 def test_md5sum_mismatch_is_refused_with_40003(api: HubApi, folder: Path) -> None:

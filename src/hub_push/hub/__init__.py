@@ -1,6 +1,5 @@
-"""The Hubble client: Jina Hub's push and build-status protocol. Knows nothing of GitHub."""
+"""The Hubble client: Jina Hub's push and build-status protocol. Knows nothing of GitHub.
 
-from hub_push.hub.client import HubClient
-from hub_push.hub.models import BuildResult, ExecutorResult, PushRequest, PushResult, User
-
-__all__ = ["BuildResult", "ExecutorResult", "HubClient", "PushRequest", "PushResult", "User"]
+`hub_push.hub.client` (httpx) talks to the Hub; `hub_push.hub.models` holds the typed values
+that cross the wire; `hub_push.hub.usage` says how people refer to a pushed executor.
+"""

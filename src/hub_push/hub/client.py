@@ -16,11 +16,21 @@ from typing import Any
 import httpx
 
 from hub_push import __version__
-from hub_push.errors import BuildFailedError, BuildTimeoutError, HubError
+from hub_push.errors import (
+    BuildFailedError,
+    BuildTimeoutError,
+    HubError,
+    HubUnreachableError,
+    LoginRefusedError,
+    PushUnfinishedError,
+    UploadBrokenError,
+)
 from hub_push.hub.models import (
     BuildResult,
     BuildStatus,
     ExecutorResult,
+    ProgressEvent,
+    PushEvent,
     PushRequest,
     PushResult,
     User,
@@ -33,22 +43,8 @@ STREAM_SLICE = 30.0
 #: Seconds the read of a push response may be silent (the Hub unpacks and checks the upload).
 PUSH_READ_TIMEOUT = 600.0
 
-LineHandler = Callable[[dict[str, Any]], None]
-
-#: What the workflow author can do, by Hubble status code (`jina-hubble-sdk` HubbleReturnStatus).
-HINTS = {
-    40102: "Check `name` and `secret` (or `token`): only the owner's token or the executor's "
-    "SECRET may update it.",
-    40301: "Check `name` and `secret` (or `token`): only the owner's token or the executor's "
-    "SECRET may update it.",
-    40901: "A protected tag can be pushed only once, ever. Push a new version tag, or leave this "
-    "one out of `protected-tags` and `tags`.",
-    41301: "The archive is too large for the Hub: list data, models and build outputs in the "
-    "executor's .gitignore.",
-    42202: "Another account owns this name. Rename `metas.name` in config.yml, or push with the "
-    "owner's `token` (or `name` + `secret`).",
-    42205: "The Hub could not find exactly one Executor class matching `jtype` in config.yml.",
-}
+PushEventHandler = Callable[[PushEvent], None]
+ProgressHandler = Callable[[ProgressEvent], None]
 
 
 def _message(body: Any, fallback: str) -> str:
@@ -130,9 +126,8 @@ class HubClient:
                 response = call()
             except httpx.TransportError as exc:
                 if attempt == SAFE_ATTEMPTS:
-                    raise HubError(
-                        f"Could not reach the Hub at {self.base_url} for {what}: {exc}",
-                        hint="Check `hub-url`, or rerun the job if the Hub was briefly down.",
+                    raise HubUnreachableError(
+                        f"Could not reach the Hub at {self.base_url} for {what}: {exc}"
                     ) from None
             else:
                 if response.status_code < 500 or attempt == SAFE_ATTEMPTS:
@@ -148,11 +143,8 @@ class HubClient:
         )
         body = _json(response)
         if response.status_code == 401 or _status_code(body) == AUTH_REQUIRED:
-            raise HubError(
-                "The Hub refused the login token: it is invalid or expired.",
-                code=AUTH_REQUIRED,
-                hint="Create a new token with `jina auth token create` and store it as the "
-                "repository secret passed to `token`.",
+            raise LoginRefusedError(
+                "The Hub refused the login token: it is invalid or expired.", code=AUTH_REQUIRED
             )
         if response.status_code >= 400:
             raise _http_error(response, body, "The login check failed")
@@ -177,7 +169,7 @@ class HubClient:
 
     # -- the upload ----------------------------------------------------------------------------
 
-    def push(self, request: PushRequest, archive: Path, on_line: LineHandler) -> PushResult:
+    def push(self, request: PushRequest, archive: Path, on_event: PushEventHandler) -> PushResult:
         """Upload the archive and read the push stream to its `complete` line.
 
         Sent once: a push that fails half-way is reported, never silently repeated.
@@ -200,17 +192,15 @@ class HubClient:
                     response.read()
                     raise _http_error(response, _json(response), "The Hub refused the push")
                 for line in _lines(response):
-                    on_line(line)
+                    on_event(_push_event(line))
                     task = line.get("task")
                     if isinstance(task, dict) and isinstance(task.get("_id"), str):
                         task_id = task["_id"]
                     kind = line.get("type")
                     if kind == "error":
-                        code = _status_code(line)
                         raise HubError(
                             _message(line, "The Hub reported an error without a message."),
-                            code=code,
-                            hint=HINTS.get(code or 0, ""),
+                            code=_status_code(line),
                         )
                     if kind == "warning":
                         warnings.append(_message(line, "warning"))
@@ -227,15 +217,8 @@ class HubClient:
                             message=str(line.get("message") or ""),
                         )
         except httpx.TransportError as exc:
-            raise HubError(
-                f"The push to {self.base_url} broke off: {exc}",
-                hint="The upload was not repeated. Check the Hub's status and rerun the job.",
-            ) from None
-        raise HubError(
-            "The Hub closed the push without a result.",
-            hint="The push may or may not have been accepted; check the executor on the Hub "
-            "before rerunning.",
-        )
+            raise UploadBrokenError(f"The push to {self.base_url} broke off: {exc}") from None
+        raise PushUnfinishedError("The Hub closed the push without a result.")
 
     # -- the build -----------------------------------------------------------------------------
 
@@ -246,7 +229,7 @@ class HubClient:
         timeout: float,
         verbose: bool = False,
         secret: str | None = None,
-        on_log: Callable[[str], None] = lambda _: None,
+        on_progress: ProgressHandler = lambda _: None,
     ) -> BuildResult:
         """Read `executor.queryProgress` until the task ends or `timeout` seconds pass.
 
@@ -255,7 +238,7 @@ class HubClient:
         `BuildTimeoutError`, both with the log read so far.
         """
         deadline = time.monotonic() + timeout
-        watch = _BuildWatch(task_id, on_log)
+        watch = _BuildWatch(task_id, on_progress)
         form = {"replay": "True", "verbose": str(verbose), "id": task_id}
         if secret:
             form["secret"] = secret
@@ -300,9 +283,9 @@ class HubClient:
 class _BuildWatch:
     """What the queryProgress lines of one task have said so far."""
 
-    def __init__(self, task_id: str, on_log: Callable[[str], None]) -> None:
+    def __init__(self, task_id: str, on_progress: ProgressHandler) -> None:
         self.task_id = task_id
-        self.on_log = on_log
+        self.on_progress = on_progress
         self.status: BuildStatus = "pending"
         self.log: list[str] = []
         self.last_sn = 0
@@ -321,11 +304,13 @@ class _BuildWatch:
             if entry and entry[0] > self.last_sn:  # replayed lines were seen already
                 self.last_sn = entry[0]
                 self.log.append(entry[1])
-                self.on_log(entry[1])
+                self.on_progress(ProgressEvent(self.status, (entry[1],)))
             return None
         reported = line.get("status") if kind == "report" else None
         if reported in ("pending", "waiting"):
-            self.status = reported
+            if reported != self.status:
+                self.status = reported
+                self.on_progress(ProgressEvent(self.status))
         elif reported == "succeeded":
             result = line.get("result")
             executor = ExecutorResult.from_wire(result) if isinstance(result, dict) else None
@@ -342,6 +327,19 @@ class _BuildWatch:
                 log=tuple(self.log),
             )
         return None
+
+
+def _push_event(line: dict[str, Any]) -> PushEvent:
+    """The typed form of one push-stream line (its payload object is never passed on)."""
+    payload = line.get("payload")
+    secret = payload.get("secret") if isinstance(payload, dict) else None
+    text = line.get("message") or (payload if isinstance(payload, str) else "")
+    return PushEvent(
+        kind=str(line.get("type") or ""),
+        subject=str(line.get("subject") or ""),
+        text=str(text),
+        secret=secret if isinstance(secret, str) else "",
+    )
 
 
 def _log_entry(line: dict[str, Any]) -> tuple[int, str] | None:
@@ -368,10 +366,7 @@ def _json(response: httpx.Response) -> Any:
 
 def _http_error(response: httpx.Response, body: Any, what: str) -> HubError:
     text = _message(body, response.text[:200].strip() or response.reason_phrase)
-    code = _status_code(body)
-    return HubError(
-        f"{what} (HTTP {response.status_code}): {text}", code=code, hint=HINTS.get(code or 0, "")
-    )
+    return HubError(f"{what} (HTTP {response.status_code}): {text}", code=_status_code(body))
 
 
 def _duration(seconds: float) -> str:

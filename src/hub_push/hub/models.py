@@ -96,6 +96,29 @@ class ExecutorResult:
 
 
 @dataclass(frozen=True)
+class PushEvent:
+    """One line of the push stream (`executor.push` / `executor.update`), as typed fields.
+
+    `kind` is the line's type (`progress`, `console`, `warning`, `error`, `complete`, …),
+    `subject` what it is about, `text` its readable message. `secret` is the executor's
+    SECRET when the line returns one (a first publish without a login), else "".
+    """
+
+    kind: str
+    subject: str
+    text: str
+    secret: str = ""
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What one line of a build's status stream (`executor.queryProgress`) told us."""
+
+    status: BuildStatus
+    log: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PushResult:
     """A push the Hub accepted."""
 

@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from hub_push.localhub import rules
-from hub_push.localhub.errors import RPC_METHOD_NOT_FOUND, SERVER_INTERNAL, HubError
-from hub_push.localhub.forms import Body, Form, read_form
-from hub_push.localhub.service import HubService
+from localhub import push_rules
+from localhub.errors import RPC_METHOD_NOT_FOUND, SERVER_INTERNAL, RpcError
+from localhub.forms import Body, Form, read_form
+from localhub.service import HubService
 
-log = logging.getLogger("hub_push.localhub")
+log = logging.getLogger("localhub")
 
 RPC_PREFIX = "/v2/rpc/"
 
@@ -74,12 +74,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             method = path[len(RPC_PREFIX) :] if path.startswith(RPC_PREFIX) else ""
             route = ROUTES.get(method)
             if route is None:
-                raise HubError(
+                raise RpcError(
                     RPC_METHOD_NOT_FOUND, f"There is no RPC method `{path}` on this Hub."
                 )
             self._user = self.service.identify(self.headers.get("Authorization"))
             route(self, body, self._user)
-        except HubError as error:
+        except RpcError as error:
             if body is None:
                 self.close_connection = True
             else:
@@ -90,7 +90,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         except Exception as exc:
             log.exception("internal error on %s", path)
             self.close_connection = True
-            crash = HubError(SERVER_INTERNAL, f"Internal error of the local Hub: {exc}")
+            crash = RpcError(SERVER_INTERNAL, f"Internal error of the local Hub: {exc}")
             self.send_json(500, crash.body())
 
     def do_GET(self) -> None:
@@ -98,7 +98,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         if path in ("/", "/healthz"):
             self.send_json(200, {"code": 200, "status": 20000, "message": "local Hub is up"})
             return
-        error = HubError(RPC_METHOD_NOT_FOUND, "Every method of this Hub is POST /v2/rpc/<method>.")
+        error = RpcError(RPC_METHOD_NOT_FOUND, "Every method of this Hub is POST /v2/rpc/<method>.")
         self.send_json(404, error.body())
 
     @property
@@ -175,11 +175,11 @@ def _query_progress(handler: HubRequestHandler, body: Body, user: str | None) ->
         form.file.discard()
     try:
         task, _ = handler.service.open_progress(form, user)
-    except HubError as error:
+    except RpcError as error:
         # The official client reads a `code` >= 400 on the first line of the stream.
         handler.send_stream(iter([error.body()]), status=error.http_status)
         return
-    replay = rules.parse_flag(form.get("replay"), "replay")
+    replay = push_rules.parse_flag(form.get("replay"), "replay")
     handler.send_stream(handler.service.progress(task, replay=replay))
 
 

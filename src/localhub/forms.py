@@ -21,12 +21,12 @@ from urllib.parse import parse_qs
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from hub_push.localhub.errors import (
+from localhub.errors import (
     DATA_STREAM_BROKEN,
     PARAM_VALIDATION,
     TOO_LARGE_FILE,
     UNEXPECTED_MIME_TYPE,
-    HubError,
+    RpcError,
 )
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class Body:
                 self._remaining = int(headers.get("Content-Length") or 0)
             except ValueError:
                 self._done = True
-                raise HubError(
+                raise RpcError(
                     PARAM_VALIDATION, "The Content-Length header is not a number."
                 ) from None
             self._done = self._remaining <= 0
@@ -111,7 +111,7 @@ class Body:
         data = self._rfile.read(min(_CHUNK, self._remaining))
         if not data:
             self._done = True
-            raise HubError(DATA_STREAM_BROKEN, "The upload ended before it was complete.")
+            raise RpcError(DATA_STREAM_BROKEN, "The upload ended before it was complete.")
         self._remaining -= len(data)
         if self._remaining == 0:
             if self._chunked:
@@ -126,7 +126,7 @@ class Body:
             size = int(size_line.split(b";", 1)[0].strip(), 16)
         except ValueError:
             self._done = True
-            raise HubError(DATA_STREAM_BROKEN, "The chunked upload is malformed.") from None
+            raise RpcError(DATA_STREAM_BROKEN, "The chunked upload is malformed.") from None
         if size == 0:
             while self._rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                 pass  # trailers
@@ -135,7 +135,7 @@ class Body:
 
     def drain(self) -> None:
         """Read and drop what is left of the body."""
-        with contextlib.suppress(HubError, OSError):
+        with contextlib.suppress(RpcError, OSError):
             while self.read_piece():
                 pass
 
@@ -146,7 +146,7 @@ def _small_body(body: Body) -> bytes:
         data += piece
         if len(data) > MAX_FIELD_BYTES:
             body.drain()
-            raise HubError(PARAM_VALIDATION, "The request body is too large for this method.")
+            raise RpcError(PARAM_VALIDATION, "The request body is too large for this method.")
     return bytes(data)
 
 
@@ -163,7 +163,7 @@ def read_form(
         boundary = options.get(b"boundary")
         if not boundary:
             body.drain()
-            raise HubError(PARAM_VALIDATION, "The multipart body has no boundary.")
+            raise RpcError(PARAM_VALIDATION, "The multipart body has no boundary.")
         return _MultipartReader(boundary, uploads_dir, max_upload_bytes).read(body)
     data = _small_body(body)
     if content_type in (b"application/x-www-form-urlencoded", b""):
@@ -171,7 +171,7 @@ def read_form(
         return Form(fields={key: values[-1] for key, values in parsed.items()})
     if content_type == b"application/json":
         return Form(fields=_json_fields(data))
-    raise HubError(
+    raise RpcError(
         UNEXPECTED_MIME_TYPE,
         f"Unsupported Content-Type {content_type.decode('latin-1')!r}: send a form or JSON.",
     )
@@ -183,9 +183,9 @@ def _json_fields(body: bytes) -> dict[str, str]:
     try:
         loaded = json.loads(body)
     except json.JSONDecodeError:
-        raise HubError(PARAM_VALIDATION, "The request body is not valid JSON.") from None
+        raise RpcError(PARAM_VALIDATION, "The request body is not valid JSON.") from None
     if not isinstance(loaded, dict):
-        raise HubError(PARAM_VALIDATION, "The request body must be a JSON object.")
+        raise RpcError(PARAM_VALIDATION, "The request body must be a JSON object.")
     fields: dict[str, str] = {}
     for key, value in loaded.items():
         if isinstance(value, str):
@@ -234,26 +234,26 @@ class _MultipartReader:
             for piece in body:
                 parser.write(piece)
             parser.finalize()
-        except HubError:
+        except RpcError:
             self._abort()
             raise
         except Exception as exc:  # python-multipart's own errors
             self._abort()
             body.drain()
-            raise HubError(DATA_STREAM_BROKEN, f"The multipart body is malformed: {exc}") from None
+            raise RpcError(DATA_STREAM_BROKEN, f"The multipart body is malformed: {exc}") from None
         finally:
             if self._out is not None:
                 self._out.close()
                 self._out = None
         if self._too_large:
             self._abort()
-            raise HubError(
+            raise RpcError(
                 TOO_LARGE_FILE,
                 f"The uploaded archive is larger than this Hub accepts ({self._max_upload} bytes).",
             )
         if self._field_too_large:
             self._abort()
-            raise HubError(PARAM_VALIDATION, "A form field of the request is too large.")
+            raise RpcError(PARAM_VALIDATION, "A form field of the request is too large.")
         return self._form
 
     def _abort(self) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub_push.localhub.ids import now_iso
+from localhub.ids import now_iso
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS executors (
@@ -95,7 +95,7 @@ FINISHED = (SUCCEEDED, FAILED)
 
 
 @dataclass(frozen=True)
-class Executor:
+class StoredExecutor:
     """One executor: its ids, owner (None when pushed without a token) and visibility."""
 
     uuid: str
@@ -154,8 +154,8 @@ class LogLine:
     payload: str
 
 
-def _executor(row: sqlite3.Row) -> Executor:
-    return Executor(
+def _executor(row: sqlite3.Row) -> StoredExecutor:
+    return StoredExecutor(
         uuid=row["uuid"],
         name=row["name"],
         owner=row["owner"],
@@ -213,19 +213,19 @@ class Tx:
         return row
 
     # executors -------------------------------------------------------------------------
-    def executor_by_name(self, name: str) -> Executor | None:
+    def executor_by_name(self, name: str) -> StoredExecutor | None:
         row = self._one("SELECT * FROM executors WHERE name = ?", (name,))
         return _executor(row) if row else None
 
-    def executor_by_uuid(self, uuid: str) -> Executor | None:
+    def executor_by_uuid(self, uuid: str) -> StoredExecutor | None:
         row = self._one("SELECT * FROM executors WHERE uuid = ?", (uuid,))
         return _executor(row) if row else None
 
-    def executor_by_id(self, ident: str) -> Executor | None:
+    def executor_by_id(self, ident: str) -> StoredExecutor | None:
         """By name first, then by UUID8 (names and UUID8s are both accepted as `id`)."""
         return self.executor_by_name(ident) or self.executor_by_uuid(ident)
 
-    def insert_executor(self, executor: Executor) -> None:
+    def insert_executor(self, executor: StoredExecutor) -> None:
         self._conn.execute(
             "INSERT INTO executors (uuid, name, owner, secret_hash, visibility, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

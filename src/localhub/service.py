@@ -1,7 +1,7 @@
 """What each RPC method does, apart from HTTP: identity, pushes, tasks and metadata.
 
 Methods either return a JSON object, or yield the lines of an NDJSON stream. A
-:class:`HubError` raised before a stream starts answers the whole request (HTTP >= 400);
+:class:`RpcError` raised before a stream starts answers the whole request (HTTP >= 400);
 inside a push stream it becomes an ``error`` line.
 """
 
@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub_push.localhub import rules
-from hub_push.localhub.builder import Builder, Changes
-from hub_push.localhub.errors import (
+from localhub import push_rules
+from localhub.builder import Builder, Changes
+from localhub.errors import (
     AUTHENTICATION_FAILED,
     AUTHENTICATION_REQUIRED,
     DATA_STREAM_BROKEN,
@@ -27,10 +27,10 @@ from hub_push.localhub.errors import (
     REQUESTED_ENTITY_NOT_FOUND,
     RESOURCE_CONFLICT,
     SUBMITTED_DATA_MALFORMED,
-    HubError,
+    RpcError,
 )
-from hub_push.localhub.forms import Form, UploadedFile
-from hub_push.localhub.ids import (
+from localhub.forms import Form, UploadedFile
+from localhub.ids import (
     hash_secret,
     new_object_id,
     new_secret,
@@ -38,17 +38,17 @@ from hub_push.localhub.ids import (
     now_iso,
     secret_matches,
 )
-from hub_push.localhub.store import (
+from localhub.store import (
     FINISHED,
     PENDING,
     SUCCEEDED,
     Commit,
-    Executor,
     Store,
+    StoredExecutor,
     Task,
     Tx,
 )
-from hub_push.localhub.unpack import UnsafeArchiveError, read_requirements
+from localhub.unpack import UnsafeArchiveError, read_requirements
 
 Line = dict[str, Any]
 
@@ -56,7 +56,7 @@ NAME_TAKEN_TEXT = "Executor name has been taken by others, please provide anothe
 
 
 @dataclass(frozen=True)
-class Settings:
+class LocalHubSettings:
     """The server's knobs that change what clients see."""
 
     users: Mapping[str, str]  # name -> token
@@ -67,13 +67,13 @@ class Settings:
 
 @dataclass(frozen=True)
 class _Accepted:
-    executor: Executor
+    executor: StoredExecutor
     commit: Commit
     task: Task
     secret: str | None
 
 
-def executor_view(executor: Executor, commit: Commit | None) -> dict[str, Any]:
+def executor_view(executor: StoredExecutor, commit: Commit | None) -> dict[str, Any]:
     """An executor as the push's ``complete.payload`` and a task's ``result`` show it."""
     view: dict[str, Any] = {
         "id": executor.uuid,
@@ -87,7 +87,7 @@ def executor_view(executor: Executor, commit: Commit | None) -> dict[str, Any]:
     return view
 
 
-def task_view(task: Task, executor: Executor) -> dict[str, Any]:
+def task_view(task: Task, executor: StoredExecutor) -> dict[str, Any]:
     """A task as ``executor.listAsyncTasks`` lists it."""
     view: dict[str, Any] = {
         "_id": task.id,
@@ -107,7 +107,7 @@ class HubService:
     """The local Hub's behaviour behind the RPC methods."""
 
     def __init__(
-        self, store: Store, builder: Builder, changes: Changes, settings: Settings
+        self, store: Store, builder: Builder, changes: Changes, settings: LocalHubSettings
     ) -> None:
         self.store = store
         self.builder = builder
@@ -123,13 +123,13 @@ class HubService:
             return None
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() not in ("token", "bearer") or not token.strip():
-            raise HubError(
+            raise RpcError(
                 AUTHENTICATION_REQUIRED,
                 "The Authorization header must be `token <TOKEN>`.",
             )
         user = self._tokens.get(token.strip())
         if user is None:
-            raise HubError(
+            raise RpcError(
                 AUTHENTICATION_REQUIRED,
                 "The token is invalid or expired: log in again or use a valid token.",
             )
@@ -138,14 +138,14 @@ class HubService:
     def whoami(self, user: str | None) -> dict[str, Any]:
         """``user.identity.whoami``."""
         if user is None:
-            raise HubError(
+            raise RpcError(
                 AUTHENTICATION_REQUIRED,
                 "Authentication required: send `Authorization: token <TOKEN>`.",
             )
         return {"code": 200, "status": OK, "data": {"_id": user, "name": user, "nickname": user}}
 
     @staticmethod
-    def can_read(executor: Executor, user: str | None, secret: str | None) -> bool:
+    def can_read(executor: StoredExecutor, user: str | None, secret: str | None) -> bool:
         """Public executors are open to all; private ones to their owner or secret holder."""
         if executor.visibility == "public":
             return True
@@ -158,14 +158,14 @@ class HubService:
         """Request-level checks of a push: the archive is there and its md5sum matches."""
         upload = form.file
         if upload is None:
-            raise HubError(PARAM_VALIDATION, "The push has no archive: send it as the part `file`.")
+            raise RpcError(PARAM_VALIDATION, "The push has no archive: send it as the part `file`.")
         md5sum = (form.get("md5sum") or "").strip().lower()
         if not md5sum:
             upload.discard()
-            raise HubError(PARAM_VALIDATION, "The push has no `md5sum` of its archive.")
+            raise RpcError(PARAM_VALIDATION, "The push has no `md5sum` of its archive.")
         if md5sum != upload.md5:
             upload.discard()
-            raise HubError(
+            raise RpcError(
                 DATA_STREAM_BROKEN,
                 f"The archive arrived damaged: its md5 is {upload.md5}, "
                 f"but the push says {md5sum}. Push again.",
@@ -180,15 +180,17 @@ class HubService:
         try:
             yield _line("start", "extractZip", f"Checking the archive ({upload.size} bytes)")
             try:
-                placeholders = rules.requirement_placeholders(read_requirements(upload.path) or [])
+                placeholders = push_rules.requirement_placeholders(
+                    read_requirements(upload.path) or []
+                )
             except UnsafeArchiveError as exc:
-                raise HubError(SUBMITTED_DATA_MALFORMED, str(exc)) from None
+                raise RpcError(SUBMITTED_DATA_MALFORMED, str(exc)) from None
             yield _line("done", "extractZip", "The archive is a valid ZIP")
             yield _line(
                 "start", "createExecutor", f"Checking name, owner and tags of {ident or '?'}"
             )
             accepted = self._accept(form, upload, user, ident, placeholders, update=update)
-        except HubError as error:
+        except RpcError as error:
             upload.discard()
             yield error.stream_line()
             return
@@ -224,11 +226,11 @@ class HubService:
         *,
         update: bool,
     ) -> _Accepted:
-        visibility = rules.requested_visibility(form.get("public"), form.get("private"))
-        tags = rules.push_tags(form.get("tags"), form.get("immutableTags"))
-        build_env = rules.parse_build_env(form.get("buildEnv"))
+        visibility = push_rules.requested_visibility(form.get("public"), form.get("private"))
+        tags = push_rules.push_tags(form.get("tags"), form.get("immutableTags"))
+        build_env = push_rules.parse_build_env_field(form.get("buildEnv"))
         secret = form.get("secret") or None
-        no_cache = rules.parse_flag(form.get("buildWithNoCache"), "buildWithNoCache")
+        no_cache = push_rules.parse_flag(form.get("buildWithNoCache"), "buildWithNoCache")
         blob = self.store.keep_upload(upload.path, upload.sha256)
         now = now_iso()
         with self.store.write() as tx:
@@ -245,9 +247,9 @@ class HubService:
             )
             executor = tx.executor_by_uuid(executor.uuid) or executor
             _refuse_protected(tx.protected_tags(executor.uuid), tags.tags, executor.name)
-            missing = rules.missing_build_env(placeholders, build_env)
+            missing = push_rules.missing_build_env(placeholders, build_env)
             if missing:
-                raise HubError(PARAM_VALIDATION, rules.missing_build_env_message(missing))
+                raise RpcError(PARAM_VALIDATION, push_rules.missing_build_env_message(missing))
             commit = Commit(
                 id=new_object_id(),
                 executor_uuid=executor.uuid,
@@ -294,19 +296,19 @@ class HubService:
         secret: str | None,
         visibility: str | None,
         now: str,
-    ) -> tuple[Executor, str | None]:
-        existing = tx.executor_by_name(rules.check_name(name))
+    ) -> tuple[StoredExecutor, str | None]:
+        existing = tx.executor_by_name(push_rules.check_name(name))
         if existing is not None:
             if user is not None and existing.owner == user:
                 return existing, None
             if secret and secret_matches(secret, existing.secret_hash):
                 return existing, None
-            raise HubError(IDENTIFIER_NAMESPACE_OCCUPIED, NAME_TAKEN_TEXT)
+            raise RpcError(IDENTIFIER_NAMESPACE_OCCUPIED, NAME_TAKEN_TEXT)
         uuid = new_uuid8()
         while tx.uuid_taken(uuid) or tx.executor_by_name(uuid) is not None:
             uuid = new_uuid8()
         plain_secret = new_secret() if user is None else None
-        executor = Executor(
+        executor = StoredExecutor(
             uuid=uuid,
             name=name,
             owner=user,
@@ -319,32 +321,34 @@ class HubService:
         return executor, plain_secret
 
     @staticmethod
-    def _authorize_update(tx: Tx, ident: str, user: str | None, secret: str | None) -> Executor:
+    def _authorize_update(
+        tx: Tx, ident: str, user: str | None, secret: str | None
+    ) -> StoredExecutor:
         if not ident:
-            raise HubError(
+            raise RpcError(
                 PARAM_VALIDATION,
                 "executor.update needs `id`: the NAME or UUID8 of the executor to update.",
             )
         executor = tx.executor_by_id(ident)
         if executor is None:
-            raise HubError(
+            raise RpcError(
                 REQUESTED_ENTITY_NOT_FOUND,
                 f"Executor `{ident}` does not exist: push it first without --force-update.",
             )
         if secret:
             if secret_matches(secret, executor.secret_hash):
                 return executor
-            raise HubError(
+            raise RpcError(
                 AUTHENTICATION_FAILED, f"The secret does not match executor {executor.name}."
             )
         if user is not None and user == executor.owner:
             return executor
         if user is None:
-            raise HubError(
+            raise RpcError(
                 OPERATION_NOT_ALLOWED,
                 f"Updating executor {executor.name} needs its secret or its owner's token.",
             )
-        raise HubError(
+        raise RpcError(
             OPERATION_NOT_ALLOWED,
             f"You ({user}) are not the owner of executor {executor.name}: "
             "update it with its secret or with the owner's token.",
@@ -358,7 +362,7 @@ class HubService:
         try:
             page_size = max(1, min(100, int(form.get("pageSize") or 10)))
         except ValueError:
-            raise HubError(PARAM_VALIDATION, "`pageSize` must be a number.") from None
+            raise RpcError(PARAM_VALIDATION, "`pageSize` must be a number.") from None
         newest_first = (form.get("sort") or "-createdAt").strip() != "createdAt"
         with self.store.read() as tx:
             executor = tx.executor_by_id(ident) if ident else None
@@ -369,7 +373,7 @@ class HubService:
         data = [task_view(task, executor) for task in tasks if executor is not None]
         return {"code": 200, "status": OK, "data": data}
 
-    def open_progress(self, form: Form, user: str | None) -> tuple[Task, Executor]:
+    def open_progress(self, form: Form, user: str | None) -> tuple[Task, StoredExecutor]:
         """The task ``executor.queryProgress`` asks about, if this caller may see it."""
         task_id = (form.get("id") or "").strip()
         secret = form.get("secret") or None
@@ -377,7 +381,7 @@ class HubService:
             task = tx.task(task_id) if task_id else None
             executor = tx.executor_by_uuid(task.executor_uuid) if task else None
         if task is None or executor is None or not self.can_read(executor, user, secret):
-            raise HubError(REQUESTED_ENTITY_NOT_FOUND, f"Task {task_id or '(no id)'} not found.")
+            raise RpcError(REQUESTED_ENTITY_NOT_FOUND, f"Task {task_id or '(no id)'} not found.")
         return task, executor
 
     def progress(self, task: Task, *, replay: bool) -> Iterator[Line]:
@@ -431,12 +435,12 @@ class HubService:
         with self.store.read() as tx:
             executor = tx.executor_by_id(ident) if ident else None
             if executor is None or not self.can_read(executor, user, secret):
-                raise HubError(REQUESTED_ENTITY_NOT_FOUND, f"Executor `{ident}` not found.")
+                raise RpcError(REQUESTED_ENTITY_NOT_FOUND, f"Executor `{ident}` not found.")
             tags = tx.tags(executor.uuid)
             protected = tx.protected_tags(executor.uuid)
             if tag is not None:
                 if tag not in tags:
-                    raise HubError(
+                    raise RpcError(
                         REQUESTED_ENTITY_NOT_FOUND,
                         f"Executor {executor.name} has no built image with tag `{tag}`.",
                     )
@@ -489,14 +493,14 @@ def _refuse_protected(protected: list[str], tags: tuple[str, ...], name: str) ->
             f"Tags {listed} of executor {name} are protected and were already pushed; "
             "protected tags can never be pushed again."
         )
-    raise HubError(RESOURCE_CONFLICT, text)
+    raise RpcError(RESOURCE_CONFLICT, text)
 
 
 def _report(task: Task) -> Line:
     return {"type": "report", "status": task.status, "task": {"_id": task.id}}
 
 
-def _final_report(task: Task, executor: Executor, commit: Commit | None) -> Line:
+def _final_report(task: Task, executor: StoredExecutor, commit: Commit | None) -> Line:
     if task.status == SUCCEEDED:
         return {
             "type": "report",

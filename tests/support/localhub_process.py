@@ -55,7 +55,7 @@ class LocalHub:
         cmd = [
             sys.executable,
             "-m",
-            "hub_push.localhub",
+            "localhub",
             "--host",
             self.host,
             "--port",
@@ -79,7 +79,7 @@ class LocalHub:
         self.port_file.unlink(missing_ok=True)
         self._log = self.log_path.open("ab")
         env = dict(os.environ)
-        src = str(Path(__file__).resolve().parents[2])
+        src = str(Path(__file__).resolve().parents[2] / "src")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
         self._process = subprocess.Popen(

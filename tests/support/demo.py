@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from hub_push.dev.localhub_process import local_hub
-from hub_push.dev.runner import REPO_ROOT, run_action
+from support.localhub_process import local_hub
+from support.runner import REPO_ROOT, run_action
 
 DEMO_USER, DEMO_TOKEN = "demo", "demo-token"
 

@@ -16,12 +16,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-from hub_push.localhub import normalizer
-from hub_push.localhub.errors import SERVER_INTERNAL
-from hub_push.localhub.store import FAILED, SUCCEEDED, Commit, Executor, Store, Task
-from hub_push.localhub.unpack import UnsafeArchiveError, unpack
+from localhub import normalizer
+from localhub.errors import SERVER_INTERNAL
+from localhub.store import FAILED, SUCCEEDED, Commit, Store, StoredExecutor, Task
+from localhub.unpack import UnsafeArchiveError, unpack
 
-log = logging.getLogger("hub_push.localhub")
+log = logging.getLogger("localhub")
 
 #: How many log lines a typical build writes; the build's time is spread over them.
 _PLANNED_LINES = 14
@@ -55,7 +55,7 @@ class _Stopped(Exception):
     """The server is stopping: leave the task unfinished, it runs again on the next start."""
 
 
-class BuildFailedError(Exception):
+class BuildRejected(Exception):
     """A build that ends ``failed``: the reason as the user reads it, and its code."""
 
     def __init__(self, reason: str, code: int) -> None:
@@ -70,7 +70,7 @@ class _Run:
 
     task: Task
     commit: Commit
-    executor: Executor
+    executor: StoredExecutor
     started: float
     deadline: float
     step: float
@@ -148,7 +148,7 @@ class Builder:
                 task_id,
                 None,
                 None,
-                BuildFailedError("The task's commit is missing.", SERVER_INTERNAL),
+                BuildRejected("The task's commit is missing.", SERVER_INTERNAL),
             )
             return
         self._changes.notify()
@@ -167,7 +167,7 @@ class Builder:
             )
         try:
             self._build(run)
-        except BuildFailedError as failure:
+        except BuildRejected as failure:
             self._log(run, "buildWorkspace", f"Build failed: {failure.reason}")
             self._finish(task_id, commit, executor, failure)
             return
@@ -175,7 +175,7 @@ class Builder:
             raise
         except Exception as exc:
             log.exception("build task %s failed unexpectedly", task_id)
-            crash = BuildFailedError(f"Internal error of the local Hub: {exc}", SERVER_INTERNAL)
+            crash = BuildRejected(f"Internal error of the local Hub: {exc}", SERVER_INTERNAL)
             self._finish(task_id, commit, executor, crash)
             return
         self._finish(task_id, commit, executor, None)
@@ -192,13 +192,13 @@ class Builder:
             )
             blob = self._store.blob_path(commit.blob)
             if not blob.is_file():
-                raise BuildFailedError(
+                raise BuildRejected(
                     "The uploaded archive is missing from the Hub's storage.", SERVER_INTERNAL
                 )
             try:
                 files, size = unpack(blob, work)
             except UnsafeArchiveError as exc:
-                raise BuildFailedError(str(exc), normalizer.OTHERS) from None
+                raise BuildRejected(str(exc), normalizer.OTHERS) from None
             self._log(run, "extractZip", f"Unpacked {files} file(s), {size} bytes")
             try:
                 found = normalizer.normalize(
@@ -208,7 +208,7 @@ class Builder:
                     log=lambda line: self._log(run, "normalize", line),
                 )
             except normalizer.NormalizerError as exc:
-                raise BuildFailedError(exc.message, exc.code) from None
+                raise BuildRejected(exc.message, exc.code) from None
         finally:
             shutil.rmtree(work, ignore_errors=True)
         self._play_image_build(run, found)
@@ -253,8 +253,8 @@ class Builder:
         self,
         task_id: str,
         commit: Commit | None,
-        executor: Executor | None,
-        failure: BuildFailedError | None,
+        executor: StoredExecutor | None,
+        failure: BuildRejected | None,
     ) -> None:
         with self._store.write() as tx:
             if failure is None and commit is not None and executor is not None:

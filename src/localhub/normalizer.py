@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from hub_push.localhub import rules
+from localhub import push_rules
 
 # The normalizer's error codes (``ErrorCode`` in its server) and its texts.
 EXECUTOR_NOT_FOUND = 4000
@@ -191,10 +191,10 @@ def _check_requirements(root: Path, build_env: dict[str, str], log: Log) -> tupl
         log("No requirements.txt")
         return ()
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    placeholders = rules.requirement_placeholders(lines)
-    missing = rules.missing_build_env(placeholders, build_env)
+    placeholders = push_rules.requirement_placeholders(lines)
+    missing = push_rules.missing_build_env(placeholders, build_env)
     if missing:
-        raise NormalizerError(OTHERS, rules.missing_build_env_message(missing))
+        raise NormalizerError(OTHERS, push_rules.missing_build_env_message(missing))
     if placeholders:
         names = ", ".join(placeholders)
         log(f"requirements.txt: {len(placeholders)} placeholder(s) filled from build-env: {names}")

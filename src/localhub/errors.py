@@ -1,7 +1,7 @@
 """Hubble status codes and the one error type the local Hub raises.
 
 The codes are the Hub's own (``jina-hubble-sdk`` ``HubbleReturnStatus``); the server turns a
-:class:`HubError` into an HTTP error body or an ``error`` line of an NDJSON stream.
+:class:`RpcError` into an HTTP error body or an ``error`` line of an NDJSON stream.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ _HTTP_STATUS: dict[int, tuple[int, str]] = {
 
 
 @dataclass
-class HubError(Exception):
+class RpcError(Exception):
     """A refusal with a Hubble status code and a message written for the user."""
 
     status: int
@@ -63,7 +63,7 @@ class HubError(Exception):
     @property
     def name(self) -> str:
         """The Hub's error class name, used as the technical ``message``."""
-        return _HTTP_STATUS.get(self.status, (0, "HubError"))[1] or "HubError"
+        return _HTTP_STATUS.get(self.status, (0, "RpcError"))[1] or "RpcError"
 
     def body(self) -> dict[str, Any]:
         """The structured error, as the Hub sends it (HTTP body or ``payload`` of a line)."""

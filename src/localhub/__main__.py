@@ -1,4 +1,4 @@
-"""``python -m hub_push.localhub`` / ``hub-push-localhub``: run the local Hub server."""
+"""``python -m localhub``: run the local Hub server."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from hub_push.localhub.app import LocalHubApp, write_port_file
-from hub_push.localhub.service import Settings
+from localhub.app import LocalHubApp, write_port_file
+from localhub.service import LocalHubSettings
 
 
 def _user(value: str) -> tuple[str, str]:
@@ -31,7 +31,7 @@ def _positive_int(value: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="hub-push-localhub",
+        prog="python -m localhub",
         description="A local stand-in for Jina Hub: the push/status wire protocol on 127.0.0.1,"
         " with its state on disk.",
     )
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s localhub %(levelname)s %(message)s",
     )
-    settings = Settings(
+    settings = LocalHubSettings(
         users=dict(args.user),
         task_id_in_stream=not args.no_task_id_in_stream,
         max_upload_bytes=args.max_upload_bytes,
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"local Hub listening on {app.url}", file=sys.stderr, flush=True)
     while not stop.wait(0.1):
         pass
-    logging.getLogger("hub_push.localhub").info("stopping")
+    logging.getLogger("localhub").info("stopping")
     app.stop()
     return 0
 

@@ -1,6 +1,6 @@
 """The Hub's rules on what a push may carry: names, tags, visibility and build-env.
 
-Pure functions over form values; each refusal is a :class:`HubError` whose readable message
+Pure functions over form values; each refusal is a :class:`RpcError` whose readable message
 says what is wrong and how to fix it.
 """
 
@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hub_push.localhub.errors import PARAM_VALIDATION, HubError
+from localhub.errors import PARAM_VALIDATION, RpcError
 
 DEFAULT_TAG = "latest"
 
@@ -30,13 +30,13 @@ _MAX_BUILD_ENV_VALUE = 4096
 def check_name(name: str) -> str:
     """An executor name for a new executor, or a refusal naming the rule."""
     if not name:
-        raise HubError(
+        raise RpcError(
             PARAM_VALIDATION,
             "The executor name is missing: set `metas.name` in config.yml "
             "(the `id` field of the push).",
         )
     if not NAME_RE.match(name):
-        raise HubError(
+        raise RpcError(
             PARAM_VALIDATION,
             f"The executor name `{name}` is invalid: it must start with a letter and contain only "
             "letters, digits, `-` and `_` (at most 64 characters).",
@@ -53,7 +53,7 @@ def parse_flag(value: str | None, field_name: str) -> bool:
         return True
     if lowered in ("false", "0", "no"):
         return False
-    raise HubError(
+    raise RpcError(
         PARAM_VALIDATION, f"The field `{field_name}` must be True or False, not {value!r}."
     )
 
@@ -63,7 +63,7 @@ def requested_visibility(public: str | None, private: str | None) -> str | None:
     is_public = parse_flag(public, "public")
     is_private = parse_flag(private, "private")
     if is_public and is_private:
-        raise HubError(
+        raise RpcError(
             PARAM_VALIDATION, "An executor can't be both public and private: choose one."
         )
     if is_private:
@@ -81,7 +81,7 @@ def split_tags(value: str | None, field_name: str) -> list[str]:
         if not tag or tag in tags:
             continue
         if not TAG_RE.match(tag):
-            raise HubError(
+            raise RpcError(
                 PARAM_VALIDATION,
                 f"The tag `{tag}` (in `{field_name}`) is invalid: a tag is 1 to 128 letters, "
                 "digits, `_`, `.` or `-`, and can't start with `.` or `-`.",
@@ -108,32 +108,32 @@ def push_tags(tags_field: str | None, protected_field: str | None) -> PushTags:
     return PushTags(tags=tuple(every), protected=tuple(protected))
 
 
-def parse_build_env(value: str | None) -> dict[str, str]:
+def parse_build_env_field(value: str | None) -> dict[str, str]:
     """The `buildEnv` field: a JSON object of NAME -> string value, each one checked."""
     if value is None or value.strip() == "":
         return {}
     try:
         loaded = json.loads(value)
     except json.JSONDecodeError:
-        raise HubError(
+        raise RpcError(
             PARAM_VALIDATION,
             'The field `buildEnv` must be a JSON object of strings, like {"NAME": "value"}.',
         ) from None
     if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
-        raise HubError(
+        raise RpcError(
             PARAM_VALIDATION,
             'The field `buildEnv` must be a JSON object of strings, like {"NAME": "value"}.',
         )
     env: dict[str, str] = {}
     for key, val in loaded.items():
         if not BUILD_ENV_NAME_RE.match(key):
-            raise HubError(
+            raise RpcError(
                 PARAM_VALIDATION,
                 f"The build-env name `{key}` is invalid: names consist of upper-case letters, "
                 "digits and `_`, and can't start with `_`.",
             )
         if "=" in val or "\n" in val or "\r" in val or len(val) > _MAX_BUILD_ENV_VALUE:
-            raise HubError(
+            raise RpcError(
                 PARAM_VALIDATION,
                 f"The value of build-env `{key}` is invalid: it must be one line without `=` "
                 f"(at most {_MAX_BUILD_ENV_VALUE} characters).",

@@ -7,10 +7,10 @@ import tempfile
 import threading
 from pathlib import Path
 
-from hub_push.localhub.builder import Builder, Changes
-from hub_push.localhub.server import LocalHubServer
-from hub_push.localhub.service import HubService, Settings
-from hub_push.localhub.store import Store
+from localhub.builder import Builder, Changes
+from localhub.server import LocalHubServer
+from localhub.service import HubService, LocalHubSettings
+from localhub.store import Store
 
 
 class LocalHubApp:
@@ -19,7 +19,7 @@ class LocalHubApp:
     def __init__(
         self,
         data_dir: Path,
-        settings: Settings,
+        settings: LocalHubSettings,
         *,
         host: str = "127.0.0.1",
         port: int = 0,

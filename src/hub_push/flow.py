@@ -1,0 +1,230 @@
+"""One run of the action: read the inputs, check the folder, pack it, push it, follow the build.
+
+The flow is the only writer of the `Outcome`: each phase records what it learns (status, task
+id, build log, the error) on the path where it learns it, and re-raises. Working values (the
+returned SECRET, the executor's ID) stay in locals. Each phase is a log group.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hub_push import github_actions as gha
+from hub_push.archive import packed
+from hub_push.errors import (
+    BuildError,
+    BuildTimeoutError,
+    Cancelled,
+    ExecutorError,
+    HubPushError,
+    NoBuildTaskError,
+    UnexpectedError,
+)
+from hub_push.executor import load_executor
+from hub_push.hub.models import ProgressEvent, PushEvent, PushRequest
+from hub_push.outcome import LOG_TAIL, Outcome
+from hub_push.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from hub_push.hub.client import HubClient
+
+
+@contextmanager
+def _recording(outcome: Outcome) -> Iterator[None]:
+    """Record any error (and the time spent) in the outcome, then let it go on up."""
+    try:
+        yield
+    except HubPushError as error:
+        _record_error(outcome, error)
+        raise
+    except KeyboardInterrupt:
+        cancelled = Cancelled("Cancelled.")
+        _record_error(outcome, cancelled)
+        raise cancelled from None
+    except Exception as error:  # a bug of ours: say so, without a traceback unless debugging
+        gha.debug(traceback.format_exc())
+        unexpected = UnexpectedError(error)
+        _record_error(outcome, unexpected)
+        raise unexpected from None
+    finally:
+        outcome.duration = time.monotonic() - outcome.started
+
+
+def _record_error(outcome: Outcome, error: HubPushError) -> None:
+    outcome.error = gha.redact(str(error))
+    outcome.error_kind = type(error)
+    outcome.error_code = error.code
+
+
+def load(overrides: Mapping[str, object], outcome: Outcome) -> Settings:
+    """The validated settings; an input error is recorded in `outcome` and raised."""
+    with _recording(outcome):
+        settings = load_settings(overrides)
+        outcome.protected_tags = tuple(settings.protected_tags)
+        outcome.tags = tuple(settings.all_tags)
+        return settings
+
+
+def publish(settings: Settings, outcome: Outcome) -> None:
+    """Run the whole flow; raises a `HubPushError` on failure, with `outcome` filled in."""
+    with _recording(outcome):
+        _publish(settings, outcome)
+
+
+def _publish(settings: Settings, outcome: Outcome) -> None:
+    with gha.group("Inputs"):
+        for name, value in settings.describe():
+            gha.info(f"{name:15} {value}")
+
+    with gha.group("Executor"):
+        executor = load_executor(
+            Path(settings.path),
+            build_env=settings.build_env.keys(),
+            dockerfile=settings.dockerfile,
+            name_override=settings.name,
+            workspace=Path.cwd(),
+        )
+        push_id = settings.name or executor.name  # `name` (or UUID8) picks the executor
+        outcome.executor_name = push_id
+        gha.info(f"Executor {executor.name} (class {executor.jtype}) in {executor.folder}")
+        for placeholder in executor.placeholders:
+            gha.info(
+                f"requirements.txt:{placeholder.line} uses ${{{placeholder.name}}} from build-env"
+            )
+
+    with packed(executor.folder) as archive:
+        with gha.group("Packing"):
+            outcome.archive_md5 = archive.md5
+            outcome.archive_size = archive.size
+            outcome.archive_files = len(archive.files)
+            gha.info(f"{len(archive.files)} files, {archive.size} bytes, md5 {archive.md5}")
+            for name in archive.files:
+                gha.debug(f"packed {name}")
+            for skipped in archive.skipped:
+                gha.warning(f"Left out of the archive: {skipped.path} ({skipped.reason})")
+        if not archive.files:
+            raise ExecutorError(f"Nothing to push: every file in `{settings.path}` is ignored.")
+        if settings.dry_run:
+            outcome.status = "dry-run"
+            gha.notice("Dry run: the executor is valid and packed; nothing was uploaded.")
+            return
+        request = _push_request(settings, push_id, archive.md5)
+        _push_and_build(settings, outcome, request, archive.path)
+
+
+def _push_request(settings: Settings, push_id: str, md5: str) -> PushRequest:
+    return PushRequest(
+        id=push_id,
+        md5sum=md5,
+        visibility=settings.visibility,
+        # load_settings refuses a secret without a name: with one, this is an update
+        secret=settings.secret.get_secret_value() if settings.secret else None,
+        tags=tuple(settings.tags),
+        protected_tags=tuple(settings.protected_tags),
+        build_env={k: v.get_secret_value() for k, v in settings.build_env.items()},
+        dockerfile=settings.dockerfile,
+        platform=settings.platform,
+        verbose=settings.verbose,
+        no_cache=settings.no_cache,
+    )
+
+
+def _push_and_build(
+    settings: Settings, outcome: Outcome, request: PushRequest, archive: Path
+) -> None:
+    from hub_push.hub.client import HubClient  # the network stack: a dry run never loads it
+
+    token = settings.token.get_secret_value() if settings.token else None
+    with HubClient(settings.hub_url, token) as hub:
+        if token:
+            with gha.group("Login"):
+                user = hub.whoami()
+                gha.info(f"Pushing as {user.name} to {settings.hub_url}")
+        try:  # from the upload on, any failure is the Hub's answer: the push `failed`
+            _upload_and_follow(hub, settings, outcome, request, archive)
+        except BuildError as error:
+            outcome.status = "timeout" if isinstance(error, BuildTimeoutError) else "failed"
+            outcome.task_id = outcome.task_id or error.task_id
+            outcome.log = error.log or outcome.log
+            raise
+        except BaseException:
+            outcome.status = "failed"
+            raise
+
+
+def _upload_and_follow(
+    hub: HubClient, settings: Settings, outcome: Outcome, request: PushRequest, archive: Path
+) -> None:
+    with gha.group(f"Upload ({request.method})"):
+        result = hub.push(request, archive, lambda event: _show_push_event(event, settings))
+        executor_id = result.executor.id
+        returned_secret = result.executor.secret
+        outcome.record_executor(result.executor)
+        outcome.warnings.extend(result.warnings)
+        for warning in result.warnings:
+            gha.warning(warning, title="Jina Hub")
+        gha.info(result.message or f"Pushed {result.executor.name or request.id} ({executor_id})")
+        task_id = result.task_id or hub.find_task(executor_id or request.id)
+        outcome.task_id = task_id
+        if task_id:
+            gha.info(f"Build task: {task_id}")
+
+    if not settings.wait:
+        outcome.status = "pending"
+        gha.info("Not waiting for the build (`wait: false`).")
+        return
+    if not task_id:
+        raise NoBuildTaskError("The Hub accepted the push but named no build task to wait for.")
+    try:
+        with gha.group(f"Build {task_id}"):
+            build = hub.follow_build(
+                task_id,
+                timeout=settings.timeout.total_seconds(),
+                verbose=settings.verbose,
+                secret=request.secret or returned_secret or None,
+                on_progress=lambda event: _show_progress(event, settings.verbose),
+            )
+            outcome.log = build.log
+            if build.executor is not None:
+                outcome.record_executor(build.executor)
+            outcome.status = "succeeded"
+            gha.info(f"Build {build.task_id} succeeded")
+    except BuildError as error:
+        _show_log_tail(error.log)
+        raise
+
+
+def _show_push_event(event: PushEvent, settings: Settings) -> None:
+    """Log one event of the push stream; a returned SECRET is masked the moment it arrives."""
+    if event.secret:
+        gha.mask(event.secret)
+    if event.kind in ("complete", "error", "warning"):
+        return  # reported by the caller
+    if event.kind == "console" and not settings.verbose:
+        gha.debug(f"{event.subject}: {event.text}")
+        return
+    if event.kind or event.subject:
+        label = event.subject or event.kind
+        gha.info(
+            f"{label}: {event.text}" if event.text else f"{event.subject} {event.kind}".strip()
+        )
+
+
+def _show_progress(event: ProgressEvent, verbose: bool) -> None:
+    show = gha.info if verbose else gha.debug
+    if not event.log:
+        gha.debug(f"build status: {event.status}")
+    for line in event.log:
+        show(line)
+
+
+def _show_log_tail(log: tuple[str, ...]) -> None:
+    if log:
+        with gha.group("Build log (last lines)"):
+            for line in log[-LOG_TAIL:]:
+                gha.info(line)

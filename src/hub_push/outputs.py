@@ -1,0 +1,82 @@
+"""The job outputs reporter: every output on every path, and why an empty one is empty."""
+
+from __future__ import annotations
+
+import json
+
+from hub_push import github_actions as gha
+from hub_push.outcome import Outcome
+
+#: The action's outputs, in action.yml order.
+OUTPUT_NAMES = (
+    "task-id",
+    "build-status",
+    "executor-id",
+    "executor-name",
+    "visibility",
+    "tags",
+    "uses",
+    "url",
+    "archive-md5",
+    "secret",
+    "result",
+)
+
+
+def outputs(outcome: Outcome) -> dict[str, str]:
+    """Every output, always: an unknown value is an empty string (see `why_empty`)."""
+    values = {
+        "task-id": outcome.task_id,
+        "build-status": outcome.status,
+        "executor-id": outcome.executor_id,
+        "executor-name": outcome.executor_name,
+        "visibility": outcome.visibility,
+        "tags": ",".join(outcome.tags),
+        "uses": outcome.uses,
+        "url": outcome.url,
+        "archive-md5": outcome.archive_md5,
+        "secret": outcome.secret,
+    }
+    result: dict[str, object] = {
+        name.replace("-", "_"): value for name, value in values.items() if name != "secret"
+    }
+    result.update(
+        tags=list(outcome.tags),
+        protected_tags=list(outcome.protected_tags),
+        error=outcome.error,
+    )
+    values["result"] = json.dumps(result, sort_keys=True)
+    return values
+
+
+def why_empty(outcome: Outcome) -> dict[str, str]:
+    """For each empty output, the reason, so the log says why instead of leaving a blank."""
+    uploaded = outcome.status not in ("dry-run", "skipped")
+    if outcome.status == "dry-run":
+        default = "this was a dry run: nothing was uploaded"
+    elif not uploaded:
+        default = "nothing was uploaded (see the error above)"
+    else:
+        default = "the Hub did not report it"
+    reasons: dict[str, str] = {}
+    for name, value in outputs(outcome).items():
+        if value:
+            continue
+        if name == "secret" and uploaded:
+            reasons[name] = "the Hub returns a SECRET only on a first publish without a login"
+        elif name == "task-id" and uploaded:
+            reasons[name] = "the Hub did not report a build task"
+        else:
+            reasons[name] = default
+    return reasons
+
+
+def report(outcome: Outcome) -> None:
+    """Write every output (in the Result log group), with the reasons for empty ones."""
+    with gha.group("Result"):
+        gha.set_outputs(outputs(outcome))
+        by_reason: dict[str, list[str]] = {}
+        for name, reason in why_empty(outcome).items():
+            by_reason.setdefault(reason, []).append(name)
+        for reason, names in by_reason.items():
+            gha.info(f"empty output{'s' if len(names) > 1 else ''} {', '.join(names)}: {reason}")
