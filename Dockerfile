@@ -1,16 +1,34 @@
-# hub-push: a Docker container action, built by the runner from this file (runs.image in action.yml).
-# The runner passes the caller's PATH and runs as root with the workspace as working directory:
-# the entrypoint is an absolute path and nothing here depends on USER, WORKDIR or PATH.
+# hub-push: a Docker container action. `main` runs it from this file (`image: Dockerfile` in
+# action.yml, built by the runner on every job); a release runs the image built from it and
+# pushed to ghcr.io (docs/releasing.md). The runner passes the caller's PATH and runs as root
+# with the workspace as working directory: the entrypoint is an absolute path and nothing here
+# depends on USER, WORKDIR or PATH.
+#
+# Every input is pinned. The base: python:3.12-slim by digest (the multi-platform index of
+# python:3.12.7-slim, Debian bookworm, as Dependabot pinned it in RDFLib/rdflib
+# docker/latest/Dockerfile, PR #2920, 2024-10-10). Refresh it with Dependabot or Renovate
+# (docker ecosystem) or by hand (`docker buildx imagetools inspect python:3.12-slim`), then run
+# `.venv/bin/python scripts/lock.py` and the tests. Only the offline container test overrides it
+# (`--build-arg BASE_IMAGE=<a stand-in made locally>`). The Python packages: requirements/*.lock,
+# every file hash-checked (`pip install --require-hashes`), made by scripts/lock.py.
+ARG BASE_IMAGE=python:3.12-slim@sha256:af4e85f1cac90dd3771e47292ea7c8a9830abfabbe4faa5c53f158854c2e819d
 
-# Stage 1: the runtime dependencies of pyproject.toml as a requirements file (no extras: the
-# local Hub's `localhub` extra and the `dev` tools stay out of the image).
-FROM python:3.12-slim AS requirements
-COPY pyproject.toml /tmp/pyproject.toml
-RUN python -c "import tomllib; deps = tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies']; print(*deps, sep='\n')" \
-    > /tmp/requirements.txt
+# Stage 1: the action's own packages (src/hub_push and the rules it shares with the local Hub,
+# nothing else: see .dockerignore), built with the locked build backend and installed under
+# /install, which stage 2 copies as one layer. Neither the backend nor the sources reach stage 2.
+FROM ${BASE_IMAGE} AS build
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+COPY requirements/build.lock /tmp/build.lock
+RUN pip install --no-cache-dir --require-hashes --requirement /tmp/build.lock
+COPY pyproject.toml README.md /tmp/hub-push/
+COPY src /tmp/hub-push/src
+RUN pip install --no-cache-dir --no-deps --no-build-isolation --prefix /install /tmp/hub-push
 
 # Stage 2: the action's image.
-FROM python:3.12-slim
+FROM ${BASE_IMAGE}
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -18,16 +36,13 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 
-# The dependencies in one layer, cached until the dependency list itself changes.
-COPY --from=requirements /tmp/requirements.txt /tmp/requirements.txt
-RUN pip install --no-cache-dir --requirement /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# The runtime dependencies in one layer, cached until the lock changes. pip's bytecode for them
+# stays: it is what makes the entrypoint start fast.
+COPY requirements/action.lock /tmp/action.lock
+RUN pip install --no-cache-dir --require-hashes --requirement /tmp/action.lock \
+    && rm /tmp/action.lock
 
-# The action's package itself (the local Hub and the tests stay out); its dependencies are
-# already there.
-COPY pyproject.toml README.md /tmp/hub-push/
-COPY src/hub_push /tmp/hub-push/src/hub_push
-RUN pip install --no-cache-dir --no-deps /tmp/hub-push \
-    && rm -rf /tmp/hub-push
+# The action's packages, their metadata and the `hub-push` script.
+COPY --from=build /install /usr/local
 
 ENTRYPOINT ["/usr/local/bin/python", "-m", "hub_push"]

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from hub_push.outputs import OUTPUT_NAMES
@@ -111,7 +112,7 @@ def test_update_with_a_wrong_secret_is_refused_clearly(
     assert wrong.returncode == 1
     (error,) = wrong.annotations()
     assert "secret" in error.lower()
-    assert wrong.outputs["build-status"] == "failed"
+    assert wrong.outputs["build-status"] == "refused"
     assert_all_outputs_set(wrong)
     assert_never_leaked(wrong, ["not-it-12345"])
 
@@ -127,11 +128,11 @@ def test_a_protected_tag_is_refused_the_second_time_naming_the_tag(
     (error,) = again.annotations()
     assert "v1" in error
     assert "protected" in error.lower()
-    assert again.outputs["build-status"] == "failed"
+    assert again.outputs["build-status"] == "refused"
     assert again.outputs["task-id"] == ""
     assert_all_outputs_set(again)
     assert "Traceback" not in again.log
-    assert "❌ Failed to publish" in again.summary
+    assert "## ⛔ Jina Hub refused the push of <code>" in again.summary
     assert "What to do:</b> A protected tag can be pushed only once" in again.summary
     groups = [line for line in again.log.splitlines() if line.startswith("::")]
     depth = 0
@@ -145,7 +146,7 @@ def test_an_invalid_token_fails_before_any_upload(shared_hub, make_executor: Mak
     assert run.returncode == 1
     (error,) = run.annotations()
     assert "invalid or expired" in error
-    assert run.outputs["build-status"] == "skipped"
+    assert run.outputs["build-status"] == "refused"
     assert "Upload" not in run.log
     assert_never_leaked(run, ["expired-token-000"])
 
@@ -171,7 +172,7 @@ def test_a_missing_build_env_is_annotated_on_requirements_line(
     (error,) = run.annotations()
     assert f"file={folder.name}/requirements.txt,line=2" in error
     assert "PRIVATE_TOKEN" in error
-    assert run.outputs["build-status"] == "skipped"
+    assert run.outputs["build-status"] == "preflight-failed"
 
 
 def test_a_failed_build_reports_failed_with_the_log(
@@ -181,14 +182,15 @@ def test_a_failed_build_reports_failed_with_the_log(
     (folder / "executor.py").write_text(
         "from jina import Executor\n\n\nclass Other(Executor): ...\n"
     )
-    run = push(shared_hub.url, folder, token=alice)
+    # The preflight would stop this folder; skipped, the Hub's own build rejects it.
+    run = push(shared_hub.url, folder, token=alice, preflight="false")
     assert run.returncode == 1
     assert run.outputs["build-status"] == "failed"
     assert run.outputs["task-id"]
     (error,) = run.annotations()
     assert "can not discover any Executor" in error
     assert "Build log" in run.summary
-    assert "❌ Failed to publish" in run.summary
+    assert "was pushed, but its build on Jina Hub failed" in run.summary
 
 
 def test_wait_false_reports_pending_and_succeeds(
@@ -261,7 +263,7 @@ def test_bad_inputs_each_get_one_annotation_and_every_output_is_set(
     assert any("Input `visibility`" in e for e in errors)
     assert "Traceback" not in run.log
     assert_all_outputs_set(run)
-    assert run.outputs["build-status"] == "skipped"
+    assert run.outputs["build-status"] == "invalid"
     assert "empty outputs task-id" in run.log
 
 
@@ -301,7 +303,7 @@ def test_a_folder_whose_files_are_all_ignored_is_refused_before_upload(
     (error,) = run.annotations()
     assert "title=Executor folder" in error
     assert "every file" in error
-    assert run.outputs["build-status"] == "skipped"
+    assert run.outputs["build-status"] == "invalid"
 
 
 def test_the_cli_works_outside_actions_with_flags_and_plain_variables(
@@ -349,3 +351,17 @@ def test_runner_debug_adds_detail_but_never_a_secret(
     assert run.returncode == 0, run.log
     assert "::debug::packed config.yml" in run.log
     assert_never_leaked(run, [value, alice])
+
+
+def test_the_hub_page_link_points_at_the_hub_pushed_to(
+    alice: str, shared_hub, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor()
+    run = push(shared_hub.url, folder, token=alice)
+    assert run.returncode == 0, run.log
+    url = run.outputs["url"]
+    assert url == f"{shared_hub.url}/executor/{run.outputs['executor-id']}/"
+    assert f'<a href="{url}">Hub page</a>' in run.summary
+    page = httpx.get(url, timeout=10, trust_env=False)
+    assert page.status_code == 200
+    assert f"<h1>{folder.name}</h1>" in page.text

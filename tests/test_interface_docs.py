@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 import yaml
 
-from hub_push.outcome import Outcome
+from hub_push.outcome import Outcome, Status
 from hub_push.outputs import OUTPUT_NAMES, outputs
 from hub_push.settings import Settings, input_name
+from hub_push.summary import HEADINGS
 from support.runner import action_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +56,16 @@ def test_every_output_is_in_the_readme_and_always_set() -> None:
     assert list(ACTION["outputs"]) == list(OUTPUT_NAMES)
     assert list(readme_table("Outputs")) == list(OUTPUT_NAMES)
     assert list(outputs(Outcome())) == list(OUTPUT_NAMES)
+
+
+def test_every_build_status_is_documented_and_has_a_heading() -> None:
+    statuses = list(get_args(Status))
+    assert list(readme_table("Build statuses")) == statuses
+    assert list(HEADINGS) == statuses
+    for status in statuses:
+        assert f"`{status}`" in ACTION["outputs"]["build-status"]["description"], status
+    green = [s for s in statuses if Outcome(status=s).ok]
+    assert green == statuses[:3]  # the README says: the first three leave the step green
 
 
 def test_action_runs_the_dockerfile() -> None:

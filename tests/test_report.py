@@ -57,7 +57,7 @@ def test_a_first_publish_without_login_uses_the_legacy_form_without_the_secret()
 
 
 def test_every_empty_output_has_a_reason() -> None:
-    outcome = Outcome(status="skipped", error="bad input")
+    outcome = Outcome(status="invalid", error="bad input")
     values, reasons = outputs(outcome), why_empty(outcome)
     assert {n for n, v in values.items() if not v} == set(reasons)
     assert reasons["task-id"] == "nothing was uploaded (see the error above)"

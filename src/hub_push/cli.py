@@ -53,6 +53,7 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, object]:
     add("--timeout", help="e.g. 90s, 15m, 1h")
     add("--verbose", action="store_true")
     add("--dry-run", dest="dry_run", action="store_true")
+    add("--preflight", action=argparse.BooleanOptionalAction, help="Jina Hub's build check")
     add("--summary", action=argparse.BooleanOptionalAction)
     return dict(vars(parser.parse_args(argv)))
 

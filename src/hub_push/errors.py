@@ -63,8 +63,18 @@ class ExecutorError(HubPushError):
         self.location = location
 
 
+class PreflightError(ExecutorError):
+    """Jina Hub's build check, run here before the upload, rejects the folder."""
+
+    def __init__(
+        self, message: str, location: SourceLocation | None = None, *, code: int | None = None
+    ) -> None:
+        super().__init__(message, location)
+        self.code = code  # the build check's code: 4000, 4001, 4002 or 5000
+
+
 class HubError(HubPushError):
-    """The Hub refused the push, or answered something we cannot read."""
+    """The Hub answered something we cannot use (or could not be asked)."""
 
     def __init__(self, message: str, *, code: int | None = None) -> None:
         super().__init__(message)
@@ -75,7 +85,11 @@ class HubUnreachableError(HubError):
     """A safe call still failed on the network after its retries."""
 
 
-class LoginRefusedError(HubError):
+class PushRefusedError(HubError):
+    """The Hub refused the push before building it (credentials, tags, ownership, size…)."""
+
+
+class LoginRefusedError(PushRefusedError):
     """The Hub does not accept the login token."""
 
 

@@ -74,13 +74,16 @@ def _scalar(found: tuple[yaml.Node, int] | None) -> tuple[str, int] | None:
     return str(found[0].value).strip(), found[1]
 
 
-def _display(folder: Path, file: str, root: Path | None) -> str:
-    """The file as the annotation should name it: relative to the workspace when possible."""
+def display_path(folder: Path, file: str, root: Path | None) -> str:
+    """The file as the annotation should name it: relative to the workspace when possible.
+
+    Only the folder is resolved: the file itself may be a link (even a loop) and is not followed.
+    """
     path = folder / file
     if root is not None:
         try:
-            return path.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
+            return (folder.resolve() / file).relative_to(root.resolve()).as_posix()
+        except (ValueError, OSError, RuntimeError):
             pass
     return path.as_posix()
 
@@ -106,15 +109,23 @@ def load_executor(
 ) -> Executor:
     """Read and check an executor folder, or raise `ExecutorError` naming file and line.
 
-    `name_override` (the `name` input) stands in for a missing `metas.name`.
+    `name_override` (the `name` input) stands in for a missing `metas.name`; with it, as with
+    `jina hub push`, a folder without `config.yml` can be pushed (the Hub writes one).
     """
-    if not folder.is_dir():
-        raise ExecutorError(f"The executor folder `{folder}` does not exist or is not a folder.")
+    require_folder(folder)
 
     def shown(file: str) -> str:
-        return _display(folder, file, workspace)
+        return display_path(folder, file, workspace)
 
     config_path = folder / CONFIG_FILE
+    if not config_path.is_file() and name_override:
+        return Executor(
+            folder=folder,
+            name=name_override,
+            jtype="",
+            placeholders=_placeholders(folder, build_env, shown),
+            dockerfile=_check_dockerfile(folder, dockerfile, shown),
+        )
     if not config_path.is_file():
         raise ExecutorError(
             f"No `{CONFIG_FILE}` in `{folder}`. An executor folder needs one, with `jtype:` "
@@ -123,7 +134,7 @@ def load_executor(
         )
     config = _load_yaml(config_path, shown(CONFIG_FILE))
     jtype = _scalar(_child(config, "jtype"))
-    if not jtype or not jtype[0]:
+    if not jtype:  # an empty `jtype` is allowed: the Hub then finds the Executor subclass
         raise ExecutorError(
             "has no `jtype:`; it must name the Executor class, e.g. `jtype: MyExecutor`.",
             SourceLocation(shown(CONFIG_FILE), 1),
@@ -147,27 +158,39 @@ def load_executor(
             SourceLocation(shown(CONFIG_FILE), metas[1] if metas else 1),
         )
 
-    placeholders: tuple[Placeholder, ...] = ()
-    if (folder / REQUIREMENTS_FILE).is_file():
-        placeholders = read_placeholders(folder / REQUIREMENTS_FILE)
-        given = set(build_env)
-        missing = [p for p in placeholders if p.name not in given]
-        if missing:
-            names = ", ".join(dict.fromkeys(p.name for p in missing))
-            raise ExecutorError(
-                f"uses {names} but `build-env` does not set "
-                + ("it" if len({p.name for p in missing}) == 1 else "them")
-                + f"; add `{missing[0].name}=…` lines to `build-env` (from a repository secret).",
-                SourceLocation(shown(REQUIREMENTS_FILE), missing[0].line),
-            )
-
     return Executor(
         folder=folder,
         name=executor_name,
         jtype=jtype[0],
-        placeholders=placeholders,
+        placeholders=_placeholders(folder, build_env, shown),
         dockerfile=_check_dockerfile(folder, dockerfile, shown),
     )
+
+
+def require_folder(folder: Path) -> None:
+    """`ExecutorError` unless `folder` is a folder."""
+    if not folder.is_dir():
+        raise ExecutorError(f"The executor folder `{folder}` does not exist or is not a folder.")
+
+
+def _placeholders(
+    folder: Path, build_env: Iterable[str], shown: Callable[[str], str]
+) -> tuple[Placeholder, ...]:
+    """The `${NAME}`s of requirements.txt; each must be set by `build-env`."""
+    if not (folder / REQUIREMENTS_FILE).is_file():
+        return ()
+    placeholders = read_placeholders(folder / REQUIREMENTS_FILE)
+    given = set(build_env)
+    missing = [p for p in placeholders if p.name not in given]
+    if missing:
+        names = ", ".join(dict.fromkeys(p.name for p in missing))
+        raise ExecutorError(
+            f"uses {names} but `build-env` does not set "
+            + ("it" if len({p.name for p in missing}) == 1 else "them")
+            + f"; add `{missing[0].name}=…` lines to `build-env` (from a repository secret).",
+            SourceLocation(shown(REQUIREMENTS_FILE), missing[0].line),
+        )
+    return placeholders
 
 
 def _check_dockerfile(folder: Path, dockerfile: str, shown: Callable[[str], str]) -> str:

@@ -18,16 +18,21 @@ from hub_push import github_actions as gha
 from hub_push.archive import packed
 from hub_push.errors import (
     BuildError,
+    BuildFailedError,
     BuildTimeoutError,
     Cancelled,
     ExecutorError,
     HubPushError,
+    InputErrors,
     NoBuildTaskError,
+    PreflightError,
+    PushRefusedError,
     UnexpectedError,
 )
-from hub_push.executor import load_executor
+from hub_push.executor import load_executor, require_folder
 from hub_push.hub.models import ProgressEvent, PushEvent, PushRequest
-from hub_push.outcome import LOG_TAIL, Outcome
+from hub_push.outcome import LOG_TAIL, Outcome, Status
+from hub_push.preflight import preflight
 from hub_push.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -55,16 +60,41 @@ def _recording(outcome: Outcome) -> Iterator[None]:
         outcome.duration = time.monotonic() - outcome.started
 
 
+#: How a run ends, by the kind of error that ended it (the most specific listed class wins).
+ENDINGS: dict[type[HubPushError], Status] = {
+    InputErrors: "invalid",
+    ExecutorError: "invalid",
+    PreflightError: "preflight-failed",
+    PushRefusedError: "refused",
+    BuildFailedError: "failed",
+    BuildTimeoutError: "timeout",
+    Cancelled: "cancelled",
+}
+
+
+def ending_of(error: HubPushError) -> Status:
+    """The `build-status` a run ended by `error` reports (`error` for any other kind)."""
+    for cls in type(error).__mro__:
+        if cls in ENDINGS:
+            return ENDINGS[cls]
+    return "error"
+
+
 def _record_error(outcome: Outcome, error: HubPushError) -> None:
+    outcome.status = ending_of(error)
     outcome.error = gha.redact(str(error))
     outcome.error_kind = type(error)
     outcome.error_code = error.code
+    if isinstance(error, BuildError):
+        outcome.task_id = outcome.task_id or error.task_id
+        outcome.log = error.log or outcome.log
 
 
 def load(overrides: Mapping[str, object], outcome: Outcome) -> Settings:
     """The validated settings; an input error is recorded in `outcome` and raised."""
     with _recording(outcome):
         settings = load_settings(overrides)
+        outcome.hub_url = settings.hub_url
         outcome.protected_tags = tuple(settings.protected_tags)
         outcome.tags = tuple(settings.all_tags)
         return settings
@@ -82,6 +112,20 @@ def _publish(settings: Settings, outcome: Outcome) -> None:
             gha.info(f"{name:15} {value}")
 
     with gha.group("Executor"):
+        require_folder(Path(settings.path))
+        if settings.preflight:
+            found = preflight(
+                Path(settings.path),
+                dockerfile=settings.dockerfile,
+                build_env=settings.build_env.keys(),
+                workspace=Path.cwd(),
+            )
+            gha.info(
+                f"Jina Hub's build check passes: class {found.executor} in "
+                f"{found.module}:{found.line}"
+            )
+        else:
+            gha.info("Jina Hub's build check skipped (`preflight: false`)")
         executor = load_executor(
             Path(settings.path),
             build_env=settings.build_env.keys(),
@@ -91,7 +135,8 @@ def _publish(settings: Settings, outcome: Outcome) -> None:
         )
         push_id = settings.name or executor.name  # `name` (or UUID8) picks the executor
         outcome.executor_name = push_id
-        gha.info(f"Executor {executor.name} (class {executor.jtype}) in {executor.folder}")
+        jtype = executor.jtype or "named by the Hub"
+        gha.info(f"Executor {executor.name} (class {jtype}) in {executor.folder}")
         for placeholder in executor.placeholders:
             gha.info(
                 f"requirements.txt:{placeholder.line} uses ${{{placeholder.name}}} from build-env"
@@ -145,22 +190,14 @@ def _push_and_build(
             with gha.group("Login"):
                 user = hub.whoami()
                 gha.info(f"Pushing as {user.name} to {settings.hub_url}")
-        try:  # from the upload on, any failure is the Hub's answer: the push `failed`
-            _upload_and_follow(hub, settings, outcome, request, archive)
-        except BuildError as error:
-            outcome.status = "timeout" if isinstance(error, BuildTimeoutError) else "failed"
-            outcome.task_id = outcome.task_id or error.task_id
-            outcome.log = error.log or outcome.log
-            raise
-        except BaseException:
-            outcome.status = "failed"
-            raise
+        _upload_and_follow(hub, settings, outcome, request, archive)
 
 
 def _upload_and_follow(
     hub: HubClient, settings: Settings, outcome: Outcome, request: PushRequest, archive: Path
 ) -> None:
     with gha.group(f"Upload ({request.method})"):
+        outcome.upload_started = True
         result = hub.push(request, archive, lambda event: _show_push_event(event, settings))
         executor_id = result.executor.id
         returned_secret = result.executor.secret

@@ -17,14 +17,28 @@ from hub_push.hub.usage import docker_uses, portal_url
 #: How many of the build log's last lines people are shown (job log and summary).
 LOG_TAIL = 30
 
-Status = Literal["succeeded", "failed", "pending", "timeout", "skipped", "dry-run"]
+#: How a run ended: the `build-status` output (README, "Build statuses", says what each means).
+Status = Literal[
+    "succeeded",
+    "pending",
+    "dry-run",
+    "preflight-failed",
+    "invalid",
+    "refused",
+    "failed",
+    "timeout",
+    "cancelled",
+    "error",
+]
+#: The endings that leave the step green.
+OK_STATUSES: frozenset[Status] = frozenset({"succeeded", "pending", "dry-run"})
 
 
 @dataclass
 class Outcome:
     """Everything the outputs, the summary and the exit code are made from."""
 
-    status: Status = "skipped"
+    status: Status = "error"  # until the flow records how the run ended
     executor_name: str = ""
     executor_id: str = ""
     visibility: str = ""
@@ -33,6 +47,8 @@ class Outcome:
     owner: str = ""
     task_id: str = ""
     archive_md5: str = ""
+    upload_started: bool = False  # once True, the Hub may hold this push
+    hub_url: str = ""
     archive_size: int | None = None
     archive_files: int | None = None
     secret: str = ""  # only a first publish without a login returns one
@@ -46,7 +62,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("succeeded", "pending", "dry-run")
+        return self.status in OK_STATUSES
 
     def record_executor(self, executor: ExecutorResult) -> None:
         """Take what the Hub says about the executor (after a push or a build)."""
@@ -77,4 +93,5 @@ class Outcome:
 
     @property
     def url(self) -> str:
-        return portal_url(self.executor_id)
+        """The executor's page on the Hub the push went to."""
+        return portal_url(self.executor_id, self.hub_url)

@@ -51,7 +51,7 @@ def outputs(outcome: Outcome) -> dict[str, str]:
 
 def why_empty(outcome: Outcome) -> dict[str, str]:
     """For each empty output, the reason, so the log says why instead of leaving a blank."""
-    uploaded = outcome.status not in ("dry-run", "skipped")
+    uploaded = outcome.upload_started
     if outcome.status == "dry-run":
         default = "this was a dry run: nothing was uploaded"
     elif not uploaded:

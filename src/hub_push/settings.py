@@ -22,8 +22,9 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hub_push.errors import InputError, InputErrors
+from hub_push.hub.usage import JINA_HUB_API
 
-DEFAULT_HUB_URL = "https://api.hubble.jina.ai"
+DEFAULT_HUB_URL = JINA_HUB_API
 BUILD_ENV_NAME = re.compile(r"^[A-Z0-9_]+$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 _TRUE = {"true", "True", "TRUE"}
@@ -171,6 +172,7 @@ class Settings(BaseSettings):
     timeout: timedelta = _input(timedelta(minutes=15), "timeout")
     verbose: bool = _input(False, "verbose")
     dry_run: bool = _input(False, "dry_run")
+    preflight: bool = _input(True, "preflight")
     summary: bool = _input(True, "summary")
     github_token: SecretStr | None = _input(None, "github_token")
 
@@ -199,7 +201,9 @@ class Settings(BaseSettings):
     def _build_env(cls, value: object) -> dict[str, SecretStr]:
         return parse_build_env(value)
 
-    @field_validator("no_cache", "wait", "verbose", "dry_run", "summary", mode="before")
+    @field_validator(
+        "no_cache", "wait", "verbose", "dry_run", "preflight", "summary", mode="before"
+    )
     @classmethod
     def _bool(cls, value: object) -> bool:
         return parse_bool(value)

@@ -11,19 +11,26 @@ from html import escape
 
 from hub_push import github_actions as gha
 from hub_push.hints import hint_for
-from hub_push.outcome import LOG_TAIL, Outcome
+from hub_push.outcome import LOG_TAIL, Outcome, Status
 
 #: (input, value as text) pairs, as `Settings.describe()` gives them.
 InputsDescription = Sequence[tuple[str, str]]
 
-_HEADINGS = {
-    "succeeded": "✅ Published",
-    "pending": "⏳ Pushed (build not awaited):",
-    "dry-run": "🧪 Dry run: packed",
-    "failed": "❌ Failed to publish",
-    "timeout": "⌛ Build still running:",
-    "skipped": "⏭️ Nothing pushed for",
+#: The heading of each ending: `{name}` is the executor (or the `path` input, as code).
+HEADINGS: dict[Status, str] = {
+    "succeeded": "✅ Published {name} to Jina Hub",
+    "pending": "⏳ Pushed {name} to Jina Hub; its build was not awaited",
+    "dry-run": "🧪 Dry run: {name} passed the checks and was packed; nothing was uploaded",
+    "preflight-failed": "🛑 {name} would fail Jina Hub's build check; nothing was uploaded",
+    "invalid": "⚠️ {name} was not pushed: fix the inputs or the folder",
+    "refused": "⛔ Jina Hub refused the push of {name}",
+    "failed": "❌ {name} was pushed, but its build on Jina Hub failed",
+    "timeout": "⌛ {name} was pushed; its build was still running at the timeout",
+    "cancelled": "✋ The push of {name} was cancelled",
+    "error": "❗ The push of {name} did not complete",
 }
+#: When not even the `path` input could be read.
+NAMELESS_HEADING = "⚠️ Nothing was pushed to Jina Hub: the inputs need fixing"
 
 
 def _code(value: str) -> str:
@@ -48,9 +55,9 @@ def _table(rows: list[tuple[str, str]], header: str = "| | |") -> str:
 
 def render(outcome: Outcome, inputs: InputsDescription | None) -> str:
     """The Markdown section for this run (`inputs` None: they could not be read)."""
-    path = dict(inputs or ()).get("path")
-    name = outcome.executor_name or path or "the executor"
-    lines = [f"## {_HEADINGS[outcome.status]} {_code(name)} to Jina Hub", ""]
+    name = outcome.executor_name or dict(inputs or ()).get("path")
+    heading = HEADINGS[outcome.status].format(name=_code(name)) if name else NAMELESS_HEADING
+    lines = [f"## {heading}", ""]
     rows: list[tuple[str, str]] = [("Build status", _code(outcome.status))]
     if outcome.task_id:
         rows.append(("Task ID", _code(outcome.task_id)))

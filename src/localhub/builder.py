@@ -1,7 +1,8 @@
 """Build tasks: queued on push, run by worker threads, recorded line by line in the store.
 
-A "build" unpacks the stored archive, checks it like the Hub's normalizer, and then plays the
-stages of an image build (``buildWorkspace``, ``pushImage``, ``commitSave``) so that the whole
+A "build" unpacks the stored archive, checks it with the Hub's executor rules (the build
+check of ``jina-ai/executor-normalizer``, in the shared ``executor_rules`` package), and plays
+the stages of an image build (``buildWorkspace``, ``pushImage``, ``commitSave``) so that the whole
 task takes ``build_seconds``. It ends ``succeeded`` (the commit's tags now point at it) or
 ``failed`` with the reason. Tasks left unfinished by a stop are run again on the next start.
 """
@@ -16,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from localhub import normalizer
+import executor_rules
 from localhub.errors import SERVER_INTERNAL
 from localhub.store import FAILED, SUCCEEDED, Commit, Store, StoredExecutor, Task
 from localhub.unpack import UnsafeArchiveError, unpack
@@ -198,22 +199,39 @@ class Builder:
             try:
                 files, size = unpack(blob, work)
             except UnsafeArchiveError as exc:
-                raise BuildRejected(str(exc), normalizer.OTHERS) from None
+                raise BuildRejected(str(exc), executor_rules.OTHER) from None
             self._log(run, "extractZip", f"Unpacked {files} file(s), {size} bytes")
-            try:
-                found = normalizer.normalize(
-                    work,
-                    dockerfile=commit.dockerfile,
-                    build_env=commit.build_env or {},
-                    log=lambda line: self._log(run, "normalize", line),
-                )
-            except normalizer.NormalizerError as exc:
-                raise BuildRejected(exc.message, exc.code) from None
+            verdict = executor_rules.judge(
+                work, dockerfile=commit.dockerfile or None, build_env=(commit.build_env or {})
+            )
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        self._play_image_build(run, found)
+        if isinstance(verdict, executor_rules.Rejected):
+            where = (
+                verdict.file + (f":{verdict.line}" if verdict.line else "") if verdict.file else ""
+            )
+            self._log(run, "normalize", f"{where + ': ' if where else ''}{verdict.message}")
+            # The Hub's own words first (what its build check answers), then the detail.
+            reason = verdict.message
+            if verdict.hub_message and verdict.hub_message != verdict.message:
+                reason = f"{' '.join(verdict.hub_message.split())} ({verdict.message})"
+            raise BuildRejected(reason, verdict.code)
+        found = [
+            f"Found Executor {verdict.executor} in {verdict.module} (line {verdict.line})",
+            f"Dockerfile: {verdict.dockerfile}" if verdict.dockerfile else "Dockerfile: generated",
+            f"requirements.txt: {len(verdict.requirements)} requirement(s)",
+        ]
+        if verdict.placeholders:
+            names = ", ".join(verdict.placeholders)
+            found.append(
+                f"requirements.txt: {len(verdict.placeholders)} placeholder(s) filled from "
+                f"build-env: {names}"
+            )
+        for line in found:
+            self._log(run, "normalize", line)
+        self._play_image_build(run, verdict)
 
-    def _play_image_build(self, run: _Run, found: normalizer.Normalized) -> None:
+    def _play_image_build(self, run: _Run, found: executor_rules.Accepted) -> None:
         commit, executor = run.commit, run.executor
         image = f"localhub/{executor.name.lower()}:{commit.id}"
         steps = ["FROM jinaai/jina:3-py311-standard", "COPY . /workspace", "WORKDIR /workspace"]
@@ -266,6 +284,7 @@ class Builder:
                 code = failure.code if failure else SERVER_INTERNAL
                 if commit is not None:
                     tx.finish_commit(commit.id, FAILED)
+                    tx.release_protected_tags(commit.id)  # a failed build keeps no version
                 tx.finish_task(task_id, FAILED, reason, code)
         outcome = "succeeded" if failure is None else "failed"
         log.info("build task %s %s", task_id, outcome)

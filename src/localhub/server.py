@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -21,6 +23,7 @@ from localhub.forms import Body, Form, read_form
 from localhub.service import HubService
 
 log = logging.getLogger("localhub")
+EXECUTOR_PAGE = re.compile(r"/executor/([A-Za-z0-9_-]{1,64})/?")
 
 RPC_PREFIX = "/v2/rpc/"
 
@@ -98,8 +101,36 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         if path in ("/", "/healthz"):
             self.send_json(200, {"code": 200, "status": 20000, "message": "local Hub is up"})
             return
+        if page := EXECUTOR_PAGE.fullmatch(path):
+            self._executor_page(page.group(1))
+            return
         error = RpcError(RPC_METHOD_NOT_FOUND, "Every method of this Hub is POST /v2/rpc/<method>.")
         self.send_json(404, error.body())
+
+    def _executor_page(self, ident: str) -> None:
+        """`/executor/ID/`: a public executor's page (what the action's `url` output links)."""
+        try:
+            data = self.service.get_package(Form({"id": ident}), None)["data"]
+        except RpcError as error:
+            self.send_json(error.http_status, error.body())
+            return
+        rows = "".join(
+            f"<tr><th>{escape(label)}</th><td>{escape(str(value))}</td></tr>"
+            for label, value in (
+                ("ID", data.get("id", "")),
+                ("visibility", data.get("visibility", "")),
+                ("tags", ", ".join(data.get("tags", []))),
+                ("protected tags", ", ".join(data.get("protectedTags", []))),
+            )
+        )
+        name = escape(str(data.get("name", ident)))
+        html = f"<!doctype html><title>{name}</title><h1>{name}</h1><table>{rows}</table>\n"
+        body = html.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     @property
     def service(self) -> HubService:

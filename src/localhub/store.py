@@ -313,6 +313,10 @@ class Tx:
             (executor_uuid, tag, commit_id, now_iso()),
         )
 
+    def release_protected_tags(self, commit_id: str) -> None:
+        """Free the protected tags a commit reserved (its build failed): pushable again."""
+        self._conn.execute("DELETE FROM protected_tags WHERE commit_id = ?", (commit_id,))
+
     def tags(self, executor_uuid: str) -> dict[str, str]:
         """Tag -> commit id, for every tag that points at a built commit."""
         rows = self._conn.execute(

@@ -56,7 +56,8 @@ def test_dockerfile_is_hadolint_clean(report: Report) -> None:
 def test_build_context_holds_only_what_the_image_needs(report: Report) -> None:
     files = set(report.context_files)
     assert {"pyproject.toml", "README.md", "src/hub_push/__main__.py"} <= files
-    assert not [f for f in files if f.startswith("src/") and f.split("/")[1] != "hub_push"]
+    action = {"hub_push", "executor_rules"}
+    assert not [f for f in files if f.startswith("src/") and f.split("/")[1] not in action]
     kept_out = ("tests", "examples", ".git", ".venv", ".github", ".ci", "scripts")
     assert not [f for f in files if f.split("/")[0] in kept_out]
     assert not [f for f in files if "__pycache__" in f or ".egg-info" in f]
@@ -68,9 +69,10 @@ def test_the_image_holds_only_the_action(report: Report) -> None:
     # Neither the local Hub nor any test helper of ours is importable in the image.
     assert not {"localhub", "support", "conftest"} & set(installed["top_level"])
     assert "hub-push" not in installed["owners"].get("tests", [])  # actions-toolkit ships one
-    # The hub-push distribution installed its package, its metadata and its script only.
-    package, metadata = installed["hub_push_files"]
-    assert package == "hub_push" and re.fullmatch(r"hub_push-[\d.]+\.dist-info", metadata)
+    # The hub-push distribution installed the action, the rules, its metadata and script only.
+    rules, package, metadata = installed["hub_push_files"]
+    assert (rules, package) == ("executor_rules", "hub_push")
+    assert re.fullmatch(r"hub_push-[\d.]+\.dist-info", metadata)
     assert installed["hub_push_scripts"] == ["hub-push"], installed
     # No dev tool or server-only dependency came along.
     dev_only = {"pytest", "python-multipart", "ruff", "mypy", "jina-hubble-sdk"}

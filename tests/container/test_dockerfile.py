@@ -61,5 +61,6 @@ def test_dockerignore_lets_in_only_what_the_dockerfile_copies() -> None:
     assert {r.removeprefix("!").rstrip("/") for r in rules if r.startswith("!")} == {
         "pyproject.toml",
         "README.md",
-        "src/hub_push",  # the action's package only: not the local Hub
+        "src/hub_push",  # the action's package and the rules it uses: not the local Hub
+        "src/executor_rules",
     }

@@ -188,9 +188,17 @@ def test_build_takes_build_seconds(tmp_path: Path) -> None:
 
 # the normalizer's checks --------------------------------------------------------------------
 def test_bundle_without_an_executor_class_fails_with_4000(api: HubApi, tmp_path: Path) -> None:
-    folder = make_executor_folder(tmp_path, executor_py="class HelloExecutor:\n    pass\n")
+    folder = make_executor_folder(tmp_path, executor_py="GREETING = 'no class here'\n")
     reason = _fails_with(api, folder)
-    assert reason.startswith("We can not discover any Executor in your uploaded bundle")
+    assert reason.startswith("We can not discover any Executor in your bundle")
+
+
+def test_a_class_named_by_jtype_is_found_whatever_its_base(api: HubApi, tmp_path: Path) -> None:
+    # Jina Hub's check matches the class by name only when config.yml names it.
+    folder = make_executor_folder(tmp_path, executor_py="class HelloExecutor(Base):\n    pass\n")
+    result = api.push(folder, token=ALICE)
+    assert result.task_id is not None
+    assert api.final_report(result.task_id)["status"] == "succeeded"
 
 
 def test_jtype_that_matches_no_class_fails_with_4000(api: HubApi, tmp_path: Path) -> None:
@@ -203,9 +211,12 @@ def test_jtype_that_matches_no_class_fails_with_4000(api: HubApi, tmp_path: Path
 def test_the_executor_class_defined_twice_fails_with_4001(api: HubApi, tmp_path: Path) -> None:
     folder = make_executor_folder(tmp_path)
     (folder / "copy.py").write_text((folder / "executor.py").read_text())
+    (folder / "config.yml").write_text(
+        f"jtype: HelloExecutor\npy_modules: [executor.py, copy.py]\nmetas:\n  name: {folder.name}\n"
+    )
     reason = _fails_with(api, folder)
     assert reason.startswith("Multiple executors are placed at one package")
-    assert "HelloExecutor (copy.py), HelloExecutor (executor.py)" in reason
+    assert "copy.py" in reason and "executor.py" in reason
 
 
 def test_two_executor_classes_without_config_fail_with_4001(api: HubApi, tmp_path: Path) -> None:
@@ -240,21 +251,34 @@ def test_py_modules_under_metas_and_root_fail(api: HubApi, tmp_path: Path) -> No
 def test_config_without_jtype_fails(api: HubApi, tmp_path: Path) -> None:
     folder = make_executor_folder(tmp_path)
     (folder / "config.yml").write_text(f"metas:\n  name: {folder.name}\n")
-    assert "Not found jtype in config.yml" in _fails_with(api, folder)
+    assert "config.yml has no `jtype`" in _fails_with(api, folder)
 
 
-def test_dockerfile_named_by_the_push_must_be_in_the_archive(api: HubApi, tmp_path: Path) -> None:
+def test_a_dockerfile_needs_an_entrypoint(api: HubApi, tmp_path: Path) -> None:
     folder = make_executor_folder(tmp_path, files={"Dockerfile": "FROM jinaai/jina:3\n"})
-    reason = _fails_with(api, folder, dockerfile="Dockerfile.gpu")
-    assert reason == "The Dockerfile `Dockerfile.gpu` named by the push is not in the archive."
+    assert "has no ENTRYPOINT in its final stage" in _fails_with(
+        api, folder, dockerfile="Dockerfile"
+    )
+    (folder / "Dockerfile").write_text(
+        'FROM jinaai/jina:3\nENTRYPOINT ["jina", "executor", "--uses", "config.yml"]\n'
+    )
     result = api.push(folder, token=ALICE, dockerfile="Dockerfile")
+    assert result.task_id is not None
+    assert api.final_report(result.task_id)["status"] == "succeeded"
+
+
+def test_a_dockerfile_named_by_the_push_but_missing_is_generated(
+    api: HubApi, tmp_path: Path
+) -> None:
+    folder = make_executor_folder(tmp_path)
+    result = api.push(folder, token=ALICE, dockerfile="Dockerfile.gpu")
     assert result.task_id is not None
     assert api.final_report(result.task_id)["status"] == "succeeded"
 
 
 def test_syntax_error_in_a_module_fails_with_its_line(api: HubApi, tmp_path: Path) -> None:
     folder = make_executor_folder(tmp_path, executor_py="class HelloExecutor(Executor:\n")
-    assert "executor.py can't be parsed: line 1" in _fails_with(api, folder)
+    assert "executor.py line 1 has a syntax error" in _fails_with(api, folder)
 
 
 # unsafe archives --------------------------------------------------------------------------------

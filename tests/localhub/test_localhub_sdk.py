@@ -13,9 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hubkit import ALICE, USERS, HubApi, make_executor_folder
+from hubkit import ALICE, USERS, HubApi, make_executor_folder, unique_name
 
+from executor_rules import HUB_MESSAGES
+from rules.cases import CASES, Accept, build
 from support.localhub_process import LocalHub, local_hub
+from support.runner import run_action
 
 pytestmark = [pytest.mark.sdk, pytest.mark.timeout(120)]
 
@@ -138,14 +141,56 @@ def test_official_client_with_a_bad_token_gets_the_auth_error(
 def test_official_client_reports_a_failed_build(
     sdk_bin: Path, sdk_hub: LocalHub, tmp_path: Path
 ) -> None:
-    folder = make_executor_folder(tmp_path, executor_py="class HelloExecutor:\n    pass\n")
+    folder = make_executor_folder(tmp_path, executor_py="GREETING = 'no class here'\n")
     home = tmp_path / "home"
     push = run_sdk(sdk_bin, sdk_hub, home, "push", str(folder))
     assert push.returncode == 0, _output(push)
     status = run_sdk(sdk_bin, sdk_hub, home, "status", str(folder), "--replay")
     out = _output(status)
     assert status.returncode == 1, out
-    assert "We can not discover any Executor in your uploaded bundle" in out
+    assert "We can not discover any Executor in your bundle" in out
+
+
+#: Labelled folders (tests/rules/cases.py) the official client pushes: both verdicts, every code.
+SDK_CASES = (
+    "basic",
+    "reexport-from-init-relative",
+    "base-class-not-named-executor",
+    "config-without-py-modules",
+    "class-defined-twice-in-two-files",
+    "init-without-self",
+    "dockerfile-without-entrypoint",
+    "quirk-requirements-whitespace-line",
+)
+
+
+@pytest.mark.parametrize("case_id", SDK_CASES)
+def test_official_client_gets_the_actions_verdict(
+    case_id: str, sdk_bin: Path, sdk_hub: LocalHub, tmp_path: Path
+) -> None:
+    (case,) = [c for c in CASES if c.id == case_id]
+    folder = build(case, tmp_path / "case")
+    name = unique_name("Sdk")
+    (folder / "manifest.yml").write_text(f"name: {name}\n")  # the client needs a name
+    action = run_action(
+        {"path": folder.name, "dry-run": "true", "dockerfile": case.dockerfile or ""},
+        workspace=folder.parent,
+    )
+    home = tmp_path / "home"
+    extra = ["-f", case.dockerfile] if case.dockerfile else []
+    push = run_sdk(sdk_bin, sdk_hub, home, "push", str(folder), *extra)
+    assert push.returncode == 0, _output(push)  # uploaded: the build decides
+    status = run_sdk(sdk_bin, sdk_hub, home, "status", str(folder), "--replay")
+    out = _output(status)
+    if isinstance(case.expect, Accept):
+        assert action.outputs["build-status"] == "dry-run", action.log
+        assert status.returncode == 0 and "(succeeded)" in out, out
+    else:
+        assert action.outputs["build-status"] == "preflight-failed", action.log
+        assert f"code {case.expect.code})" in action.annotations()[0]
+        assert status.returncode == 1, out
+        hub_text = HUB_MESSAGES.get(case.expect.code, "").split(".")[0]
+        assert hub_text in " ".join(out.split()), out
 
 
 def test_official_client_updates_with_force_update_and_secret(

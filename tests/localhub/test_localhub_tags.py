@@ -106,3 +106,22 @@ def test_twenty_concurrent_pushes_of_one_protected_tag_exactly_one_wins(
     assert all(r.status == 40901 and "Tag `v1`" in r.readable for r in losers)
     assert api.package(folder.name).json()["data"]["protectedTags"] == ["v1"]
     assert len(api.tasks(folder.name)) == 2
+
+
+def test_a_protected_tag_whose_build_fails_is_released_and_kept_once_built(
+    api: HubApi, folder: Path
+) -> None:
+    good = (folder / "executor.py").read_text()
+    (folder / "executor.py").write_text("GREETING = 'the class went missing'\n")
+    broken = api.push(folder, token=ALICE, protected=["v1.0.0"])
+    assert broken.task_id is not None
+    assert api.final_report(broken.task_id, token=ALICE)["status"] == "failed"
+    assert "v1.0.0" not in api.package(folder.name).json()["data"]["protectedTags"]
+
+    (folder / "executor.py").write_text(good)  # the fix, released under the same version
+    fixed = api.push(folder, token=ALICE, protected=["v1.0.0"])
+    _built(api, fixed)
+    assert "v1.0.0" in api.package(folder.name).json()["data"]["protectedTags"]
+
+    again = api.push(folder, token=ALICE, protected=["v1.0.0"])
+    assert again.status == 40901, again  # built once: kept forever

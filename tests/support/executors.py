@@ -44,7 +44,9 @@ def make_executor_folder(
     folder = root / name
     folder.mkdir(parents=True)
     (folder / "config.yml").write_text(
-        config if config is not None else f"jtype: {cls}\nmetas:\n  name: {name}\n"
+        config
+        if config is not None
+        else f"jtype: {cls}\npy_modules:\n  - executor.py\nmetas:\n  name: {name}\n"
     )
     (folder / "executor.py").write_text(
         executor_py if executor_py is not None else EXECUTOR_PY.format(cls=cls)

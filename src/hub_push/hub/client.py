@@ -22,6 +22,7 @@ from hub_push.errors import (
     HubError,
     HubUnreachableError,
     LoginRefusedError,
+    PushRefusedError,
     PushUnfinishedError,
     UploadBrokenError,
 )
@@ -190,7 +191,9 @@ class HubClient:
             ):
                 if response.status_code >= 400:
                     response.read()
-                    raise _http_error(response, _json(response), "The Hub refused the push")
+                    raise _http_error(
+                        response, _json(response), "The Hub refused the push", PushRefusedError
+                    )
                 for line in _lines(response):
                     on_event(_push_event(line))
                     task = line.get("task")
@@ -198,7 +201,7 @@ class HubClient:
                         task_id = task["_id"]
                     kind = line.get("type")
                     if kind == "error":
-                        raise HubError(
+                        raise PushRefusedError(
                             _message(line, "The Hub reported an error without a message."),
                             code=_status_code(line),
                         )
@@ -364,9 +367,11 @@ def _json(response: httpx.Response) -> Any:
         return None
 
 
-def _http_error(response: httpx.Response, body: Any, what: str) -> HubError:
+def _http_error(
+    response: httpx.Response, body: Any, what: str, kind: type[HubError] = HubError
+) -> HubError:
     text = _message(body, response.text[:200].strip() or response.reason_phrase)
-    return HubError(f"{what} (HTTP {response.status_code}): {text}", code=_status_code(body))
+    return kind(f"{what} (HTTP {response.status_code}): {text}", code=_status_code(body))
 
 
 def _duration(seconds: float) -> str:

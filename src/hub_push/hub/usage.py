@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from hub_push.hub.models import ExecutorResult
 
+#: Jina Hub's API and the portal that shows its executors.
+JINA_HUB_API = "https://api.hubble.jina.ai"
 PORTAL = "https://cloud.jina.ai/executor"
 
 
@@ -21,5 +23,10 @@ def docker_uses(executor: ExecutorResult) -> str:
     return f"jinahub+docker://{name}" + (f"/{tag}" if tag else "")
 
 
-def portal_url(executor_id: str) -> str:
-    return f"{PORTAL}/{executor_id}/" if executor_id else ""
+def portal_url(executor_id: str, hub_url: str = JINA_HUB_API) -> str:
+    """The executor's page: Jina's portal for Jina Hub, `HUB/executor/ID/` for another Hub."""
+    if not executor_id:
+        return ""
+    if not hub_url or hub_url.rstrip("/") == JINA_HUB_API:
+        return f"{PORTAL}/{executor_id}/"
+    return f"{hub_url.rstrip('/')}/executor/{executor_id}/"

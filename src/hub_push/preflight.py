@@ -1,0 +1,35 @@
+"""The preflight: Jina Hub's build check, run on the folder before anything is packed or sent.
+
+The same rules as the local Hub's build (the shared `executor_rules` package, a rewrite of
+`jina-ai/executor-normalizer`), so a folder the Hub's build would reject fails here, with the
+file and line to fix, and nothing is uploaded. `preflight: false` skips it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+import executor_rules
+from hub_push.errors import PreflightError, SourceLocation
+from hub_push.executor import display_path
+
+SKIP_HINT = "If this check is wrong about your folder, set `preflight: false` to skip it."
+
+
+def preflight(
+    folder: Path, *, dockerfile: str, build_env: Collection[str], workspace: Path | None
+) -> executor_rules.Accepted:
+    """What the Hub's check finds in the folder, or `PreflightError` with its verdict."""
+    verdict = executor_rules.judge(folder, dockerfile=dockerfile or None, build_env=build_env)
+    if isinstance(verdict, executor_rules.Accepted):
+        return verdict
+    location = None
+    if verdict.file:
+        location = SourceLocation(display_path(folder, verdict.file, workspace), verdict.line)
+    kind = "a quirk of Jina Hub's build check" if verdict.quirk else "Jina Hub's build check"
+    raise PreflightError(
+        f"{verdict.message} ({kind} would reject it: code {verdict.code}) {SKIP_HINT}",
+        location,
+        code=verdict.code,
+    )
