@@ -119,3 +119,25 @@ def test_an_unreadable_file_is_an_executor_error_naming_it(
         pack(folder, tmp_path / "a.zip")
     assert caught.value.location == SourceLocation(f"{folder.as_posix()}/locked.bin")
     assert "Permission denied" in str(caught.value)
+
+
+def test_a_symlink_loop_is_left_out_not_a_crash(tmp_path: Path) -> None:
+    folder = tmp_path / "exec"
+    folder.mkdir()
+    (folder / "config.yml").write_text("jtype: X\n")
+    (folder / "a").symlink_to("b")
+    (folder / "b").symlink_to("a")
+    archive = pack(folder, tmp_path / "out.zip")
+    assert archive.files == ["config.yml"]
+    assert {s.path for s in archive.skipped} == {"a", "b"}
+
+
+def test_a_file_name_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "exec"
+    folder.mkdir()
+    (folder / "config.yml").write_text("jtype: X\n")
+    (folder / os.fsdecode(b"caf\xe9.txt")).write_text("x")
+    with pytest.raises(ExecutorError, match="not UTF-8") as caught:
+        pack(folder, tmp_path / "out.zip")
+    assert caught.value.location is not None
+    assert caught.value.location.file.endswith("caf\ufffd.txt")

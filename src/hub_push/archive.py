@@ -68,12 +68,26 @@ def _walk(
     def visit(directory: Path, prefix: str) -> Iterator[tuple[str, Path]]:
         for entry in sorted(os.scandir(directory), key=lambda e: e.name):
             relative = prefix + entry.name
-            is_dir = entry.is_dir(follow_symlinks=True)
+            if not _is_utf8(relative):
+                shown = relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                raise ExecutorError(
+                    "has a name that is not UTF-8, which the Hub cannot unpack; rename it or "
+                    "list it in the executor's .gitignore",
+                    SourceLocation((folder / shown).as_posix()),
+                )
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:  # a link in a loop: not a folder; left out below
+                is_dir = False
             if spec.match_file(relative + "/" if is_dir else relative):
                 continue
             path = Path(entry.path)
             if entry.is_symlink():
-                target = path.resolve()
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):  # a broken link, or a loop of links
+                    skipped.append(Skipped(relative, "a broken symlink or a symlink loop"))
+                    continue
                 if not target.is_relative_to(root):
                     skipped.append(Skipped(relative, "a symlink to outside the executor folder"))
                     continue
@@ -92,6 +106,15 @@ def _walk(
                 skipped.append(Skipped(relative, "not a regular file"))
 
     yield from visit(root, "")
+
+
+def _is_utf8(name: str) -> bool:
+    """False for a file name the file system gave as bytes that are not UTF-8."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _md5(path: Path) -> str:
