@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
@@ -319,6 +320,7 @@ def test_the_cli_works_outside_actions_with_flags_and_plain_variables(
     }
     done = subprocess.run(
         [str(cli), "--path", str(folder), "--tag", "v9", "--tag", "latest", "--timeout", "60s"],
+        cwd=folder.parent,  # outside Actions the workspace is the current directory
         env=env,
         capture_output=True,
         text=True,
@@ -329,7 +331,10 @@ def test_the_cli_works_outside_actions_with_flags_and_plain_variables(
     lines = done.stdout.splitlines()
     assert "build-status=succeeded" in lines
     assert "tags=v9,latest" in lines
-    assert "secret=***" in lines  # a first publish: the secret exists, but is not printed
+    assert "secret=***" in lines  # a first publish: the secret exists, not printed as output
+    # ...but shown once, plainly, as `jina hub push` shows NAME and SECRET: never lost.
+    (shown,) = [line.split()[1] for line in lines if line.strip().startswith("SECRET ")]
+    assert re.fullmatch(r"[0-9a-f]{32}", shown)
     assert not [line for line in lines if line.startswith("::")]  # no workflow commands
 
 

@@ -25,6 +25,10 @@ CLIENT_REFUSES = {
         "invalid",
         "the official client refuses a push naming a Dockerfile that does not exist",
     ),
+    "named-dockerfile-in-missing-folder": (
+        "invalid",
+        "the official client refuses a push naming a Dockerfile that does not exist",
+    ),
 }
 
 

@@ -15,7 +15,7 @@ from types import FrameType
 
 from hub_push import __version__
 from hub_push import github_actions as gha
-from hub_push.errors import Cancelled, ExecutorError, HubPushError, InputErrors
+from hub_push.errors import Cancelled, ExecutorError, HubPushError, InputError, InputErrors
 
 
 def _cancel(signum: int, _frame: FrameType | None) -> None:
@@ -63,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _cancel)
     # Imported once the flags are known to ask for a run: `--help` stays instant.
     from hub_push import flow, outputs, summary
+    from hub_push.deadline import Deadline
     from hub_push.outcome import Outcome
     from hub_push.settings import Settings, secret_values
 
@@ -72,7 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings: Settings | None = None
     try:
         settings = flow.load(args, outcome)
-        flow.publish(settings, outcome)
+        flow.publish(
+            settings, outcome, Deadline(outcome.started + settings.timeout.total_seconds())
+        )
     except HubPushError as error:
         _annotate(error)
     outputs.report(outcome)
@@ -86,6 +89,8 @@ def _annotate(error: HubPushError) -> None:
     if isinstance(error, InputErrors):
         for problem in error.errors:
             gha.error(str(problem), title="Invalid input")
+    elif isinstance(error, InputError):
+        gha.error(str(error), title="Invalid input")
     elif isinstance(error, ExecutorError):
         gha.error(str(error), location=error.location, title="Executor folder")
     else:

@@ -15,6 +15,8 @@ class HubPushError(Exception):
 
     #: The Hubble status code the Hub answered with, when there was one.
     code: int | None = None
+    #: The build task the Hub named before the error, if it did: never lost.
+    task_id: str = ""
 
 
 class InputError(HubPushError):
@@ -76,9 +78,14 @@ class PreflightError(ExecutorError):
 class HubError(HubPushError):
     """The Hub answered something we cannot use (or could not be asked)."""
 
-    def __init__(self, message: str, *, code: int | None = None) -> None:
+    def __init__(self, message: str, *, code: int | None = None, task_id: str = "") -> None:
         super().__init__(message)
         self.code = code
+        self.task_id = task_id
+
+
+class DeadlineError(HubError):
+    """The run's overall deadline (`timeout` plus a short grace) passed before it was done."""
 
 
 class HubUnreachableError(HubError):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from hub_push.errors import ExecutorError, SourceLocation
+from hub_push.errors import ExecutorError, InputError, SourceLocation
 
 CONFIG_FILE = "config.yml"
 MANIFEST_FILE = "manifest.yml"
@@ -167,6 +167,23 @@ def load_executor(
     )
 
 
+def folder_in_workspace(path: str, workspace: Path) -> Path:
+    """The `path` input as a real folder inside the workspace, links followed; else an
+    `InputError` naming `path` (only the workspace travels)."""
+    try:
+        root = workspace.resolve(strict=True)
+        folder = (root / path).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise InputError("path", f"cannot be resolved ({type(exc).__name__})") from None
+    if not folder.is_relative_to(root):
+        raise InputError(
+            "path",
+            "must be a folder inside the workspace (after following links); "
+            f"`{path}` leads outside it",
+        )
+    return folder
+
+
 def require_folder(folder: Path) -> None:
     """`ExecutorError` unless `folder` is a folder."""
     if not folder.is_dir():
@@ -193,19 +210,32 @@ def _placeholders(
     return placeholders
 
 
-def _check_dockerfile(folder: Path, dockerfile: str, shown: Callable[[str], str]) -> str:
-    """The Dockerfile to send (relative to the folder), after checking it is there and sane."""
-    if not dockerfile:
-        return ""
+def dockerfile_in_folder(folder: Path, dockerfile: str) -> Path:
+    """The `dockerfile` input as a file inside the executor folder (links followed), as
+    `jina hub push` requires; else an error naming the input."""
     relative = Path(dockerfile)
-    resolved = (folder / relative).resolve()
+    try:
+        resolved = (folder / relative).resolve()
+    except (OSError, RuntimeError):
+        resolved = folder / relative
     if relative.is_absolute() or not resolved.is_relative_to(folder.resolve()):
         raise ExecutorError(
             f"Input `dockerfile`: `{dockerfile}` must be a file inside the executor folder "
             "(a path relative to `path`)."
         )
     if not resolved.is_file():
-        raise ExecutorError(f"Input `dockerfile`: `{dockerfile}` does not exist in `{folder}`.")
+        raise ExecutorError(
+            f"Input `dockerfile`: `{dockerfile}` does not exist in `{folder.name}`."
+        )
+    return resolved
+
+
+def _check_dockerfile(folder: Path, dockerfile: str, shown: Callable[[str], str]) -> str:
+    """The Dockerfile to send (relative to the folder), after checking it is there and sane."""
+    if not dockerfile:
+        return ""
+    resolved = dockerfile_in_folder(folder, dockerfile)
+    relative = Path(dockerfile)
     lines = resolved.read_text(encoding="utf-8", errors="replace").splitlines()
     instructions = [
         (n, line.split(None, 1)[0].upper())

@@ -11,25 +11,34 @@ import time
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub_push import github_actions as gha
 from hub_push.archive import packed
+from hub_push.deadline import Deadline
 from hub_push.errors import (
     BuildError,
     BuildFailedError,
     BuildTimeoutError,
     Cancelled,
+    DeadlineError,
     ExecutorError,
     HubPushError,
+    InputError,
     InputErrors,
     NoBuildTaskError,
     PreflightError,
     PushRefusedError,
     UnexpectedError,
 )
-from hub_push.executor import load_executor, require_folder
+from hub_push.executor import (
+    dockerfile_in_folder,
+    folder_in_workspace,
+    load_executor,
+    require_folder,
+)
 from hub_push.hub.models import ProgressEvent, PushEvent, PushRequest
 from hub_push.outcome import LOG_TAIL, Outcome, Status
 from hub_push.preflight import preflight
@@ -62,12 +71,14 @@ def _recording(outcome: Outcome) -> Iterator[None]:
 
 #: How a run ends, by the kind of error that ended it (the most specific listed class wins).
 ENDINGS: dict[type[HubPushError], Status] = {
+    InputError: "invalid",
     InputErrors: "invalid",
     ExecutorError: "invalid",
     PreflightError: "preflight-failed",
     PushRefusedError: "refused",
     BuildFailedError: "failed",
     BuildTimeoutError: "timeout",
+    DeadlineError: "timeout",
     Cancelled: "cancelled",
 }
 
@@ -85,8 +96,8 @@ def _record_error(outcome: Outcome, error: HubPushError) -> None:
     outcome.error = gha.redact(str(error))
     outcome.error_kind = type(error)
     outcome.error_code = error.code
+    outcome.task_id = outcome.task_id or error.task_id  # a task the Hub named is never lost
     if isinstance(error, BuildError):
-        outcome.task_id = outcome.task_id or error.task_id
         outcome.log = error.log or outcome.log
 
 
@@ -100,25 +111,32 @@ def load(overrides: Mapping[str, object], outcome: Outcome) -> Settings:
         return settings
 
 
-def publish(settings: Settings, outcome: Outcome) -> None:
-    """Run the whole flow; raises a `HubPushError` on failure, with `outcome` filled in."""
+def publish(settings: Settings, outcome: Outcome, deadline: Deadline) -> None:
+    """Run the whole flow; raises a `HubPushError` on failure, with `outcome` filled in.
+
+    `deadline` (the run's start plus `timeout`) bounds all of it: login, upload, finding the
+    task and following the build.
+    """
     with _recording(outcome):
-        _publish(settings, outcome)
+        _publish(settings, outcome, deadline)
 
 
-def _publish(settings: Settings, outcome: Outcome) -> None:
+def _publish(settings: Settings, outcome: Outcome, deadline: Deadline) -> None:
     with gha.group("Inputs"):
         for name, value in settings.describe():
             gha.info(f"{name:15} {value}")
 
     with gha.group("Executor"):
-        require_folder(Path(settings.path))
+        folder = folder_in_workspace(settings.path, gha.workspace())
+        require_folder(folder)
+        if settings.dockerfile:  # the input first: an error that names it, not the Hub's code
+            dockerfile_in_folder(folder, settings.dockerfile)
         if settings.preflight:
             found = preflight(
-                Path(settings.path),
+                folder,
                 dockerfile=settings.dockerfile,
                 build_env=settings.build_env.keys(),
-                workspace=Path.cwd(),
+                workspace=gha.workspace(),
             )
             gha.info(
                 f"Jina Hub's build check passes: class {found.executor} in "
@@ -127,16 +145,16 @@ def _publish(settings: Settings, outcome: Outcome) -> None:
         else:
             gha.info("Jina Hub's build check skipped (`preflight: false`)")
         executor = load_executor(
-            Path(settings.path),
+            folder,
             build_env=settings.build_env.keys(),
             dockerfile=settings.dockerfile,
             name_override=settings.name,
-            workspace=Path.cwd(),
+            workspace=gha.workspace(),
         )
         push_id = settings.name or executor.name  # `name` (or UUID8) picks the executor
         outcome.executor_name = push_id
         jtype = executor.jtype or "named by the Hub"
-        gha.info(f"Executor {executor.name} (class {jtype}) in {executor.folder}")
+        gha.info(f"Executor {executor.name} (class {jtype}) in {settings.path}")
         for placeholder in executor.placeholders:
             gha.info(
                 f"requirements.txt:{placeholder.line} uses ${{{placeholder.name}}} from build-env"
@@ -159,7 +177,7 @@ def _publish(settings: Settings, outcome: Outcome) -> None:
             gha.notice("Dry run: the executor is valid and packed; nothing was uploaded.")
             return
         request = _push_request(settings, push_id, archive.md5)
-        _push_and_build(settings, outcome, request, archive.path)
+        _push_and_build(settings, outcome, request, archive.path, deadline)
 
 
 def _push_request(settings: Settings, push_id: str, md5: str) -> PushRequest:
@@ -180,12 +198,19 @@ def _push_request(settings: Settings, push_id: str, md5: str) -> PushRequest:
 
 
 def _push_and_build(
-    settings: Settings, outcome: Outcome, request: PushRequest, archive: Path
+    settings: Settings, outcome: Outcome, request: PushRequest, archive: Path, deadline: Deadline
 ) -> None:
     from hub_push.hub.client import HubClient  # the network stack: a dry run never loads it
 
     token = settings.token.get_secret_value() if settings.token else None
-    with HubClient(settings.hub_url, token) as hub:
+    if not token and not request.secret and gha.on_runner():
+        gha.warning(
+            "No `token` and no `name`/`secret`: this is a first publish without a login, and the "
+            "Hub will create a NEW executor. If you meant to update one, its repository secret "
+            "is missing or empty (secrets are empty on pull requests from forks).",
+            title="First publish without a login",
+        )
+    with HubClient(settings.hub_url, token, deadline=deadline, scrub=gha.redact) as hub:
         if token:
             with gha.group("Login"):
                 user = hub.whoami()
@@ -198,15 +223,20 @@ def _upload_and_follow(
 ) -> None:
     with gha.group(f"Upload ({request.method})"):
         outcome.upload_started = True
+        started = datetime.now(UTC)
         result = hub.push(request, archive, lambda event: _show_push_event(event, settings))
         executor_id = result.executor.id
         returned_secret = result.executor.secret
         outcome.record_executor(result.executor)
+        if returned_secret:
+            gha.show_once("SECRET", returned_secret, name=result.executor.name or request.id)
         outcome.warnings.extend(result.warnings)
         for warning in result.warnings:
             gha.warning(warning, title="Jina Hub")
         gha.info(result.message or f"Pushed {result.executor.name or request.id} ({executor_id})")
-        task_id = result.task_id or hub.find_task(executor_id or request.id)
+        task_id = result.task_id or hub.find_task(
+            executor_id or request.id, commit_id=result.executor.commit_id, since=started
+        )
         outcome.task_id = task_id
         if task_id:
             gha.info(f"Build task: {task_id}")
@@ -221,7 +251,6 @@ def _upload_and_follow(
         with gha.group(f"Build {task_id}"):
             build = hub.follow_build(
                 task_id,
-                timeout=settings.timeout.total_seconds(),
                 verbose=settings.verbose,
                 secret=request.secret or returned_secret or None,
                 on_progress=lambda event: _show_progress(event, settings.verbose),

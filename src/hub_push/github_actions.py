@@ -9,14 +9,20 @@ just to be masked. This module knows nothing of the Hub.
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import os
+import re
+import secrets
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from actions_toolkit.command import issue, issue_command
-from actions_toolkit.file_command import issue_file_command, prepare_key_value_message
+from actions_toolkit.file_command import prepare_key_value_message
 
 from hub_push.errors import SourceLocation
 
@@ -33,19 +39,62 @@ def on_runner() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
 
 
+#: A line the runner would read as a workflow command: `::` after leading white space (the
+#: runner trims it), or the legacy `##[` anywhere in the line.
+_COMMAND = re.compile(r"^\s*::|##\[", re.MULTILINE)
+
+
+def encodings(value: str) -> set[str]:
+    """The value as it may travel: raw, base64, URL-, JSON- and HTML-encoded."""
+    raw = value.encode("utf-8")
+    return {
+        value,
+        base64.b64encode(raw).decode("ascii"),
+        base64.urlsafe_b64encode(raw).decode("ascii"),
+        base64.b64encode(raw).decode("ascii").rstrip("="),
+        quote(value, safe=""),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        html.escape(value),
+    }
+
+
 def mask(value: str) -> None:
     """Register a secret so that the runner hides it, and `redact` removes it.
 
     Called the moment a secret is read. Multi-line values are masked line by line too,
-    because the runner matches masks against single log lines.
+    because the runner matches masks against single log lines; and each in the encodings a
+    server might echo it back in (base64, URL, JSON, HTML).
     """
-    candidates = {value.strip(), *(line.strip() for line in value.splitlines())}
+    lines = {value.strip(), *(line.strip() for line in value.splitlines())}
+    candidates = {form for line in lines if line for form in encodings(line)}
     for candidate in sorted(c for c in candidates if c):
         if candidate in _masked:
             continue
         _masked.add(candidate)
         if on_runner():
             issue_command("add-mask", {}, candidate)
+
+
+def workspace() -> Path:
+    """The workspace: `GITHUB_WORKSPACE` in Actions, else the current directory."""
+    return Path(os.environ.get("GITHUB_WORKSPACE") or Path.cwd())
+
+
+def show_once(what: str, value: str, *, name: str) -> None:
+    """Show a value the Hub returns only once (a first publish's SECRET) where it can't be lost.
+
+    On the runner it is masked and goes to the masked output; outside Actions it is printed
+    here, plainly, once, the way `jina hub push` shows NAME and SECRET.
+    """
+    mask(value)
+    if not on_runner():
+        print(
+            f"\n  NAME   {name}\n  {what:6} {value}\n"
+            f"  Keep the {what}: the Hub shows it only this once, and it is needed to update "
+            f"{name}.\n",
+            flush=True,
+        )
 
 
 def redact(text: str) -> str:
@@ -57,7 +106,17 @@ def redact(text: str) -> str:
 
 
 def info(message: str) -> None:
-    print(redact(message), flush=True)
+    """A log line (or lines), redacted; text that came from a server is welcome here.
+
+    On the runner, no line of it can become a workflow command: when one looks like one,
+    the text is printed between `::stop-commands::TOKEN` and `::TOKEN::` with a random token
+    (the runner's own way to print untrusted text).
+    """
+    text = redact(message)
+    if on_runner() and _COMMAND.search(text):
+        token = secrets.token_hex(16)
+        text = f"::stop-commands::{token}\n{text}\n::{token}::"
+    print(text, flush=True)
 
 
 def debug(message: str) -> None:
@@ -111,10 +170,14 @@ def group(title: str) -> Iterator[None]:
 
 
 def set_outputs(outputs: Mapping[str, str]) -> None:
-    """Write every output; outside a runner, print them instead."""
-    if os.environ.get("GITHUB_OUTPUT"):
-        for name, value in outputs.items():
-            issue_file_command("OUTPUT", prepare_key_value_message(name, value))
+    """Write every output (creating `GITHUB_OUTPUT`'s file if it is not there yet, and its
+    folder); outside a runner, print them instead."""
+    if path := os.environ.get("GITHUB_OUTPUT"):
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("a", encoding="utf-8", newline="") as file:
+            for name, value in outputs.items():
+                file.write(prepare_key_value_message(name, value) + os.linesep)
         return
     for name, value in outputs.items():
         print(f"{name}={redact(value)}", flush=True)
@@ -125,6 +188,7 @@ def append_summary(markdown: str) -> bool:
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return False
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with Path(path).open("a", encoding="utf-8") as summary:
         summary.write(redact(markdown))
     return True

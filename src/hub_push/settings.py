@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Literal, cast
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -79,25 +80,43 @@ def parse_bool(value: object) -> bool:
     raise ValueError("must be `true` or `false`")
 
 
+#: The longest `timeout` taken: a GitHub-hosted job ends after 6 hours anyway.
+MAX_DURATION = timedelta(hours=24)
+#: A credential: printable ASCII without spaces (it travels in an HTTP header or a form).
+CREDENTIAL = re.compile(r"[!-~]{1,4096}")
+#: What `name` may hold: an executor name or its UUID8 (the Hub's grammar).
+EXECUTOR_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+#: `platform`: Docker platforms, comma-separated (`linux/amd64,linux/arm64/v8`).
+PLATFORMS = re.compile(r"[a-z0-9_.-]+(/[a-z0-9_.-]+){0,2}(,[a-z0-9_.-]+(/[a-z0-9_.-]+){0,2})*")
+
+
 def parse_duration(value: object) -> timedelta:
-    """`90s`, `15m`, `1h30m`, or a plain number of seconds; more than zero."""
-    if isinstance(value, timedelta):
-        duration = value
-    elif isinstance(value, int | float):
-        duration = timedelta(seconds=value)
-    else:
-        text = str(value).strip().lower().replace(" ", "")
-        if re.fullmatch(r"\d+(\.\d+)?", text):
-            duration = timedelta(seconds=float(text))
-        elif text and _DURATION_PART.sub("", text) == "":
-            units = {"h": 3600, "m": 60, "s": 1}
-            seconds = sum(float(n) * units[u] for n, u in _DURATION_PART.findall(text))
-            duration = timedelta(seconds=seconds)
-        else:
-            raise ValueError("must be a duration such as `90s`, `15m` or `1h30m`")
+    """`90s`, `15m`, `1h30m`, or a plain number of seconds; more than zero, at most a day."""
+    try:
+        duration = _duration_of(value)
+    except OverflowError:
+        raise ValueError("must be at most 24h") from None
     if duration <= timedelta(0):
         raise ValueError("must be longer than zero")
+    if duration > MAX_DURATION:
+        raise ValueError("must be at most 24h")
     return duration
+
+
+def _duration_of(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        if value != value:  # NaN
+            raise ValueError("must be a number of seconds")
+        return timedelta(seconds=value)
+    text = str(value).strip().lower().replace(" ", "")
+    if re.fullmatch(r"\d{1,12}(\.\d{1,9})?", text):
+        return timedelta(seconds=float(text))
+    if text and len(text) <= 64 and _DURATION_PART.sub("", text) == "":
+        units = {"h": 3600, "m": 60, "s": 1}
+        return timedelta(seconds=sum(float(n) * units[u] for n, u in _DURATION_PART.findall(text)))
+    raise ValueError("must be a duration such as `90s`, `15m` or `1h30m`")
 
 
 def build_env_lines(value: object) -> list[str]:
@@ -178,11 +197,18 @@ class Settings(BaseSettings):
 
     @field_validator("secret", "token", "github_token", mode="before")
     @classmethod
-    def _strip_secret(cls, value: object) -> object:
+    def _credential(cls, value: object) -> object:
+        """A credential: stripped; printable ASCII without spaces (never echoed in the error)."""
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if isinstance(raw, str):
-            return raw.strip() or None
-        return value
+        if not isinstance(raw, str):
+            return value
+        text = raw.strip()
+        if text and not CREDENTIAL.fullmatch(text):
+            raise ValueError(
+                "must be printable ASCII without spaces or line breaks (check that the whole "
+                "secret was pasted, and nothing else)"
+            )
+        return text or None
 
     @field_validator("tags", "protected_tags", mode="before")
     @classmethod
@@ -226,7 +252,29 @@ class Settings(BaseSettings):
     @field_validator("path", "name", "dockerfile", "platform", mode="before")
     @classmethod
     def _strip(cls, value: object) -> object:
-        return value.strip() if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if any(ord(c) < 32 or c == "\x7f" for c in text):
+            raise ValueError("may not contain control characters or line breaks")
+        return text
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if value and not EXECUTOR_REF.fullmatch(value):
+            raise ValueError(
+                "must be an executor name or ID: letters, digits, `_` and `-`, starting with a "
+                "letter or digit, at most 64 characters"
+            )
+        return value
+
+    @field_validator("platform")
+    @classmethod
+    def _platform(cls, value: str) -> str:
+        if value and not PLATFORMS.fullmatch(value):
+            raise ValueError("must be Docker platforms such as `linux/amd64,linux/arm64`")
+        return value
 
     @field_validator("hub_url", mode="before")
     @classmethod
@@ -234,8 +282,18 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         url = value.strip().rstrip("/")
-        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
-            raise ValueError("must be an http:// or https:// address, such as " + DEFAULT_HUB_URL)
+        if not re.fullmatch(r"https?://[^\s/?#@]+(/[^\s?#]*)?", url) or not url.isascii():
+            raise ValueError(
+                "must be an http:// or https:// address without credentials, such as "
+                + DEFAULT_HUB_URL
+            )
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 (raises for a port that is not a number from 0 to 65535)
+        except ValueError:
+            raise ValueError("has a port that is not a number from 1 to 65535") from None
+        if not parts.hostname:
+            raise ValueError("has no host name")
         return url
 
     @property

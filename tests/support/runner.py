@@ -93,6 +93,42 @@ class ActionRun:
     def annotations(self, kind: str = "error") -> list[str]:
         return [line for line in self.log.splitlines() if line.startswith(f"::{kind}")]
 
+    def commands(self) -> list[tuple[str, str]]:
+        """(name, data) of every workflow command the runner would act on in stdout."""
+        return workflow_commands(self.stdout)
+
+
+#: A `::name props::data` command as the runner reads it (after trimming leading space).
+_V2 = re.compile(r"::([A-Za-z-]+)(?: [^:]*)?::(.*)")
+
+
+def workflow_commands(text: str) -> list[tuple[str, str]]:
+    """The commands a runner would act on in `text`, as its parser reads them.
+
+    Follows `::stop-commands::TOKEN` (nothing is a command until a `::TOKEN::` line) and the
+    legacy `##[name]data` form, which the runner finds anywhere in a line.
+    """
+    found: list[tuple[str, str]] = []
+    stopped_by = ""
+    for line in text.split("\n"):
+        trimmed = line.lstrip()
+        if stopped_by:
+            if trimmed.rstrip("\r") == f"::{stopped_by}::":
+                stopped_by = ""
+            continue
+        if match := _V2.match(trimmed):
+            name, data = match.group(1), match.group(2)
+            if name == "stop-commands":
+                stopped_by = data.strip()
+                continue
+            found.append((name, data))
+        elif "##[" in line:
+            start = line.index("##[") + 3
+            end = line.find("]", start)
+            if end > start:
+                found.append((line[start:end].split(" ")[0], line[end + 1 :]))
+    return found
+
 
 def run_action(
     inputs: Mapping[str, str],

@@ -3,10 +3,33 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 BuildStatus = Literal["pending", "waiting", "succeeded", "failed"]
+
+#: The Hub's own grammar for what it names: values that do not match are not trusted into an
+#: output, the usage string or a link.
+GRAMMAR = {
+    "executor id": re.compile(r"[A-Za-z0-9]{8}"),
+    "executor name": re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}"),
+    "owner": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"),
+    "tag": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
+    "visibility": re.compile(r"public|private"),
+    "task id": re.compile(r"[0-9a-f]{24}"),
+    "commit id": re.compile(r"[0-9a-f]{24}"),
+}
+
+
+def checked(kind: str, value: object, rejected: list[str]) -> str:
+    """`value` if it is a string in the Hub's grammar for `kind`; else "" (noted in
+    `rejected` when something was sent)."""
+    if isinstance(value, str) and GRAMMAR[kind].fullmatch(value):
+        return value
+    if value not in (None, ""):
+        rejected.append(kind)
+    return ""
 
 
 @dataclass(frozen=True)
@@ -14,7 +37,6 @@ class User:
     """Who a login token belongs to (`user.identity.whoami`)."""
 
     name: str
-    nickname: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,19 +101,33 @@ class ExecutorResult:
     owner: str = ""
     tags: tuple[str, ...] = ()
     secret: str = ""
+    commit_id: str = ""
+    #: What the Hub sent outside its own grammar (and so was left out), by kind.
+    rejected: tuple[str, ...] = ()
 
     @classmethod
     def from_wire(cls, payload: dict[str, Any]) -> ExecutorResult:
+        """The executor from a wire object; every name and id checked against the grammar.
+
+        A returned SECRET is kept whatever it looks like: it exists once and must not be lost.
+        """
+        rejected: list[str] = []
         owner = payload.get("owner")
-        commit = payload.get("commit")
-        tags = commit.get("tags") if isinstance(commit, dict) else None
+        raw_commit = payload.get("commit")
+        commit: dict[str, Any] = raw_commit if isinstance(raw_commit, dict) else {}
+        tags = commit.get("tags")
+        secret = payload.get("secret")
         return cls(
-            id=str(payload.get("id") or ""),
-            name=str(payload.get("name") or ""),
-            visibility=str(payload.get("visibility") or ""),
-            owner=str(owner.get("name") or "") if isinstance(owner, dict) else "",
-            tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
-            secret=str(payload.get("secret") or ""),
+            id=checked("executor id", payload.get("id"), rejected),
+            name=checked("executor name", payload.get("name"), rejected),
+            visibility=checked("visibility", payload.get("visibility"), rejected),
+            owner=checked("owner", owner.get("name"), rejected) if isinstance(owner, dict) else "",
+            tags=tuple(tag for tag in (checked("tag", t, rejected) for t in tags) if tag)
+            if isinstance(tags, list)
+            else (),
+            secret=secret.strip() if isinstance(secret, str) else "",
+            commit_id=checked("commit id", commit.get("_id"), rejected),
+            rejected=tuple(dict.fromkeys(rejected)),
         )
 
 
