@@ -4,7 +4,7 @@ VENV   ?= .venv
 SDK_VENV ?= .venv-sdk
 BIN    := $(VENV)/bin
 
-.PHONY: demo demo-reset test test-fast smoke lint setup sdk-venv clean
+.PHONY: demo demo-reset test test-fast smoke lint lock setup sdk-venv clean
 
 ## setup: the project's virtual environment, with the local Hub and the dev tools
 setup: $(VENV)/.installed
@@ -44,9 +44,13 @@ smoke: setup
 	$(BIN)/pytest tests/container $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
 	$(BIN)/mypy
+
+## lock: regenerate requirements/*.lock (hash-pinned image dependencies) from pyproject.toml
+lock: setup
+	$(BIN)/python scripts/lock.py
 
 clean:
 	rm -rf $(VENV) $(SDK_VENV) .demo .pytest_cache .mypy_cache .ruff_cache build *.egg-info src/*.egg-info

@@ -40,9 +40,30 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"image {report.image['name']}: {_mib(report.image['size_bytes'])} on the stand-in "
             f"base; the Dockerfile's layers add {_mib(report.image['added_by_dockerfile_bytes'])}"
         )
-    for run in (report.act, report.docker_run):
+        sizes = report.image["installed"].get("sizes", {})
+        largest = sorted(sizes.items(), key=lambda item: -item[1])[:6]
+        write(
+            "largest installed distributions (the stand-in base's pip and setuptools too): "
+            + ", ".join(f"{n} {_mib(s)}" for n, s in largest)
+        )
+    for run in (report.act, report.docker_run, report.cold_build, report.cold_pull):
         if run is not None:
             write(f"{run.how}: exit {run.exit_code} in {run.seconds:.1f} s; outputs {run.outputs}")
             first = run.summary.strip().splitlines()[:1]
             write(f"{run.how}: step summary, {len(run.summary)} characters: {first}")
+    if report.release:
+        write(
+            f"release rehearsal: pushed {report.release.get('pushed_tags')} to "
+            f"{report.release.get('registry')} in {report.release.get('push_seconds')} s"
+        )
+    for label, run in (
+        ("image: Dockerfile, cold build cache", report.cold_build),
+        ("prebuilt image, cold pull", report.cold_pull),
+    ):
+        if run is not None and run.timings:
+            write(
+                f"start-up, {label}: {run.timings['job_start_to_first_line']} s from the job's "
+                f"start to the action's first line ({run.timings['step_start_to_first_line']} s "
+                "from the step's)"
+            )
     write(f"logs and report.json: {cache_dir() / 'last-run'}")

