@@ -224,7 +224,17 @@ def _upload_and_follow(
     with gha.group(f"Upload ({request.method})"):
         outcome.upload_started = True
         started = datetime.now(UTC)
-        result = hub.push(request, archive, lambda event: _show_push_event(event, settings))
+        # The stream's lines are shown once it is over: a SECRET the Hub returns at the end is
+        # then masked before any earlier line that might echo it is printed.
+        events: list[PushEvent] = []
+        try:
+            result = hub.push(request, archive, events.append)
+        finally:
+            for event in events:
+                if event.secret:
+                    gha.mask(event.secret)
+            for event in events:
+                _show_push_event(event, settings)
         executor_id = result.executor.id
         returned_secret = result.executor.secret
         outcome.record_executor(result.executor)
@@ -266,9 +276,7 @@ def _upload_and_follow(
 
 
 def _show_push_event(event: PushEvent, settings: Settings) -> None:
-    """Log one event of the push stream; a returned SECRET is masked the moment it arrives."""
-    if event.secret:
-        gha.mask(event.secret)
+    """Log one event of the push stream (its SECRET, if any, is masked already)."""
     if event.kind in ("complete", "error", "warning"):
         return  # reported by the caller
     if event.kind == "console" and not settings.verbose:
