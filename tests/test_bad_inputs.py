@@ -71,6 +71,7 @@ BAD_INPUTS: list[tuple[dict[str, str], str]] = [
     ({"path": "/etc"}, "Input `path`"),
     ({"path": "link-out"}, "Input `path`"),
     ({"path": "does-not-exist"}, "does not exist"),
+    ({"path": "loop"}, "Input `path`"),
     ({"path": "not-utf8", "preflight": "false"}, "not UTF-8"),
     ({"path": "bad-yaml"}, "config.yml"),
 ]
@@ -86,6 +87,7 @@ def workspace(tmp_path: Path, make_executor: MakeExecutor) -> Path:
     good.rename(root / "Good")
     (tmp_path / "outside").mkdir()
     (root / "link-out").symlink_to(tmp_path / "outside")
+    (root / "loop").symlink_to(root / "loop")
     not_utf8 = root / "not-utf8"
     not_utf8.mkdir()
     (not_utf8 / "config.yml").write_text("jtype: X\nmetas:\n  name: X\n")

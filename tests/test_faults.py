@@ -221,6 +221,20 @@ def test_concurrent_pushes_of_one_executor_each_follow_their_own_build(
 
 # -- nothing is lost -------------------------------------------------------------------------
 @pytest.mark.timeout(60)
+def test_a_first_publish_without_any_credential_says_so_loudly(
+    hub: hh.HostileHub, make_executor: MakeExecutor
+) -> None:
+    hub.script("executor.push", hh.push_ok(secret="f" * 32))
+    hub.script("executor.queryProgress", hh.progress("succeeded"))
+    run, _ = push(hub.url, make_executor())
+    assert run.returncode == 0, run.log
+    (warning,) = [w for w in run.annotations("warning") if "First publish" in w]
+    assert "NEW executor" in warning
+    assert run.outputs["secret"] == "f" * 32  # the SECRET, kept in the masked output
+    assert "::add-mask::" + "f" * 32 in run.log
+
+
+@pytest.mark.timeout(60)
 def test_outputs_are_written_when_the_output_file_does_not_exist_yet(
     hub: hh.HostileHub, make_executor: MakeExecutor, tmp_path: Path
 ) -> None:
