@@ -12,10 +12,17 @@ import os
 import signal
 from collections.abc import Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from hub_push import __version__
 from hub_push import github_actions as gha
 from hub_push.errors import Cancelled, ExecutorError, HubPushError, InputError, InputErrors
+
+if TYPE_CHECKING:
+    from hub_push.deadline import Deadline
+    from hub_push.outcome import Outcome
+    from hub_push.pull_request import PullRequestReporter
+    from hub_push.settings import Settings
 
 
 def _cancel(signum: int, _frame: FrameType | None) -> None:
@@ -55,6 +62,13 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, object]:
     add("--dry-run", dest="dry_run", action="store_true")
     add("--preflight", action=argparse.BooleanOptionalAction, help="Jina Hub's build check")
     add("--summary", action=argparse.BooleanOptionalAction)
+    add("--github-token", dest="github_token", help="prefer GITHUB_TOKEN / HUB_PUSH_GITHUB_TOKEN")
+    add("--status-check", dest="status_check", action="store_true")
+    add("--check-run", dest="check_run", action="store_true")
+    add("--comment", action="store_true")
+    add("--sha")
+    add("--status-context", dest="status_context")
+    add("--save-secret-as", dest="save_secret_as", metavar="PREFIX")
     return dict(vars(parser.parse_args(argv)))
 
 
@@ -65,23 +79,102 @@ def main(argv: Sequence[str] | None = None) -> int:
     from hub_push import flow, outputs, summary
     from hub_push.deadline import Deadline
     from hub_push.outcome import Outcome
-    from hub_push.settings import Settings, secret_values
+    from hub_push.settings import secret_values
 
     for value in secret_values(args, os.environ):  # before anything can print one
         gha.mask(value)
     outcome = Outcome()
     settings: Settings | None = None
+    github: GitHubReporting | None = None
     try:
-        settings = flow.load(args, outcome)
-        flow.publish(
-            settings, outcome, Deadline(outcome.started + settings.timeout.total_seconds())
-        )
+        settings = _never_push_unsafely(flow.load(args, outcome))
+        deadline = Deadline(outcome.started + settings.timeout.total_seconds())
+        github = GitHubReporting.start(settings, Deadline(deadline.at + GITHUB_GRACE_SECONDS))
+        flow.publish(settings, outcome, deadline, on_started=github.started if github else _none)
     except HubPushError as error:
         _annotate(error)
     outputs.report(outcome)
+    notes = github.save_secret(outcome) if github else []
+    markdown = summary.render(outcome, settings.describe() if settings else None, notes)
     if settings is None or settings.summary:
-        summary.report(outcome, settings.describe() if settings else None)
+        gha.append_summary(markdown)
+    if github:
+        github.finished(outcome, markdown)
     return 0 if outcome.ok and not outcome.error else 1
+
+
+#: After the run's deadline, how long the GitHub reporters may still take.
+GITHUB_GRACE_SECONDS = 30.0
+
+
+def _none(_name: str) -> None:
+    pass
+
+
+def _never_push_unsafely(settings: Settings) -> Settings:
+    """A pull request from a fork (or one without secrets) is checked and packed, never pushed."""
+    from hub_push.github_context import GitHubContext
+
+    has_credential = bool(settings.token or settings.secret)
+    why = GitHubContext.from_environ(os.environ).why_not_push(has_credential=has_credential)
+    if not why or settings.dry_run:
+        return settings
+    gha.notice(
+        f"Not pushing: {why}. This run checks and packs the executor as a dry run "
+        "(build-status dry-run); publish from a push or tag workflow.",
+        title="Pull request: dry run",
+    )
+    return settings.model_copy(update={"dry_run": True})
+
+
+class GitHubReporting:
+    """The pull-request reporter, when an input asks for one (PyGithub is imported only then)."""
+
+    def __init__(self, reporter: PullRequestReporter, deadline: Deadline) -> None:
+        self.reporter = reporter
+        self.deadline = deadline
+
+    @classmethod
+    def start(cls, settings: Settings, deadline: Deadline) -> GitHubReporting | None:
+        if (
+            not (settings.status_check or settings.check_run or settings.comment)
+            and not settings.save_secret_as
+        ):
+            return None
+        from hub_push.github_context import GitHubContext
+        from hub_push.pull_request import GitHubFeatures, PullRequestReporter
+
+        token = settings.github_token.get_secret_value() if settings.github_token else ""
+        features = GitHubFeatures(
+            token=token,
+            status_check=settings.status_check,
+            check_run=settings.check_run,
+            comment=settings.comment,
+            sha=settings.sha,
+            context=settings.status_context,
+            save_secret_as=settings.save_secret_as,
+        )
+        context = GitHubContext.from_environ(os.environ)
+        return cls(PullRequestReporter(features, context, deadline=deadline.at), deadline)
+
+    def started(self, executor_name: str) -> None:
+        self.reporter.started(executor_name)
+
+    def save_secret(self, outcome: Outcome) -> list[str]:
+        """Notes for the summary: the names (never the values) of the secrets saved."""
+        saved = self.reporter.save_secret(outcome)
+        if not saved:
+            return []
+        return [f"Saved as repository secrets: {', '.join(f'`{name}`' for name in saved)}."]
+
+    def finished(self, outcome: Outcome, markdown: str) -> None:
+        from hub_push.pull_request import Annotation
+
+        problems = []
+        if outcome.error_location is not None:
+            where = outcome.error_location
+            problems.append(Annotation(where.file, where.line, outcome.error))
+        self.reporter.finished(outcome, markdown=markdown, annotations=problems)
 
 
 def _annotate(error: HubPushError) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,6 +96,8 @@ def _record_error(outcome: Outcome, error: HubPushError) -> None:
     outcome.error = gha.redact(str(error))
     outcome.error_kind = type(error)
     outcome.error_code = error.code
+    if isinstance(error, ExecutorError):
+        outcome.error_location = error.location
     outcome.task_id = outcome.task_id or error.task_id  # a task the Hub named is never lost
     if isinstance(error, BuildError):
         outcome.log = error.log or outcome.log
@@ -111,17 +113,25 @@ def load(overrides: Mapping[str, object], outcome: Outcome) -> Settings:
         return settings
 
 
-def publish(settings: Settings, outcome: Outcome, deadline: Deadline) -> None:
+def publish(
+    settings: Settings,
+    outcome: Outcome,
+    deadline: Deadline,
+    on_started: Callable[[str], None] = lambda _name: None,
+) -> None:
     """Run the whole flow; raises a `HubPushError` on failure, with `outcome` filled in.
 
     `deadline` (the run's start plus `timeout`) bounds all of it: login, upload, finding the
-    task and following the build.
+    task and following the build. `on_started` hears the executor's name once it is known
+    (a reporter's cue for a `pending` status); it can't change the run.
     """
     with _recording(outcome):
-        _publish(settings, outcome, deadline)
+        _publish(settings, outcome, deadline, on_started)
 
 
-def _publish(settings: Settings, outcome: Outcome, deadline: Deadline) -> None:
+def _publish(
+    settings: Settings, outcome: Outcome, deadline: Deadline, on_started: Callable[[str], None]
+) -> None:
     with gha.group("Inputs"):
         for name, value in settings.describe():
             gha.info(f"{name:15} {value}")
@@ -153,6 +163,7 @@ def _publish(settings: Settings, outcome: Outcome, deadline: Deadline) -> None:
         )
         push_id = settings.name or executor.name  # `name` (or UUID8) picks the executor
         outcome.executor_name = push_id
+        on_started(push_id)
         jtype = executor.jtype or "named by the Hub"
         gha.info(f"Executor {executor.name} (class {jtype}) in {settings.path}")
         for placeholder in executor.placeholders:

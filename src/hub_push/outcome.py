@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hub_push.errors import HubPushError
+from hub_push.errors import HubPushError, SourceLocation
 from hub_push.hub.models import ExecutorResult
 from hub_push.hub.usage import docker_uses, portal_url
 
@@ -55,6 +55,7 @@ class Outcome:
     error: str = ""  # the one-line message, already redacted
     error_kind: type[HubPushError] | None = None
     error_code: int | None = None  # the Hubble status code, when the Hub gave one
+    error_location: SourceLocation | None = None  # the file and line to fix, when known
     warnings: list[str] = field(default_factory=list)
     log: tuple[str, ...] = ()
     started: float = field(default_factory=time.monotonic)

@@ -194,6 +194,12 @@ class Settings(BaseSettings):
     preflight: bool = _input(True, "preflight")
     summary: bool = _input(True, "summary")
     github_token: SecretStr | None = _input(None, "github_token")
+    status_check: bool = _input(False, "status_check")
+    check_run: bool = _input(False, "check_run")
+    comment: bool = _input(False, "comment")
+    sha: str = _input("", "sha")
+    status_context: str = _input("", "status_context")
+    save_secret_as: str = _input("", "save_secret_as")
 
     @field_validator("secret", "token", "github_token", mode="before")
     @classmethod
@@ -228,7 +234,16 @@ class Settings(BaseSettings):
         return parse_build_env(value)
 
     @field_validator(
-        "no_cache", "wait", "verbose", "dry_run", "preflight", "summary", mode="before"
+        "no_cache",
+        "wait",
+        "verbose",
+        "dry_run",
+        "preflight",
+        "summary",
+        "status_check",
+        "check_run",
+        "comment",
+        mode="before",
     )
     @classmethod
     def _bool(cls, value: object) -> bool:
@@ -249,7 +264,16 @@ class Settings(BaseSettings):
             raise ValueError("must be `public` or `private` (or empty: the Hub's default)")
         return text or None
 
-    @field_validator("path", "name", "dockerfile", "platform", mode="before")
+    @field_validator(
+        "path",
+        "name",
+        "dockerfile",
+        "platform",
+        "sha",
+        "status_context",
+        "save_secret_as",
+        mode="before",
+    )
     @classmethod
     def _strip(cls, value: object) -> object:
         if not isinstance(value, str):
@@ -266,6 +290,32 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must be an executor name or ID: letters, digits, `_` and `-`, starting with a "
                 "letter or digit, at most 64 characters"
+            )
+        return value
+
+    @field_validator("sha")
+    @classmethod
+    def _sha(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", value):
+            raise ValueError("must be a full commit SHA (40 hexadecimal characters)")
+        return value
+
+    @field_validator("status_context")
+    @classmethod
+    def _status_context(cls, value: str) -> str:
+        if len(value) > 100:
+            raise ValueError("may have at most 100 characters")
+        return value
+
+    @field_validator("save_secret_as")
+    @classmethod
+    def _save_secret_as(cls, value: str) -> str:
+        if value and (
+            not re.fullmatch(r"[A-Z][A-Z0-9_]{0,80}", value) or value.startswith("GITHUB_")
+        ):
+            raise ValueError(
+                "must be a secret name prefix: upper-case letters, digits and `_`, starting "
+                "with a letter, not with `GITHUB_`"
             )
         return value
 

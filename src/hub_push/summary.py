@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from hub_push import github_actions as gha
 from hub_push.hints import hint_for
 from hub_push.outcome import LOG_TAIL, Outcome, Status
 
@@ -53,8 +52,9 @@ def _table(rows: list[tuple[str, str]], header: str = "| | |") -> str:
     return "\n".join(lines)
 
 
-def render(outcome: Outcome, inputs: InputsDescription | None) -> str:
-    """The Markdown section for this run (`inputs` None: they could not be read)."""
+def render(outcome: Outcome, inputs: InputsDescription | None, notes: Sequence[str] = ()) -> str:
+    """The Markdown section for this run (`inputs` None: they could not be read); `notes`
+    are lines other reporters add (already safe Markdown, such as saved secret names)."""
     name = outcome.executor_name or dict(inputs or ()).get("path")
     heading = HEADINGS[outcome.status].format(name=_code(name)) if name else NAMELESS_HEADING
     lines = [f"## {heading}", ""]
@@ -83,6 +83,8 @@ def render(outcome: Outcome, inputs: InputsDescription | None) -> str:
         rows.append(("Archive", f"md5 {_code(outcome.archive_md5)}{size}{files}"))
     rows.append(("Duration", f"{outcome.duration:.1f} s"))
     lines += [_table(rows), ""]
+    for note in notes:
+        lines += [f"> [!NOTE]\n> {note}", ""]
     for warning in outcome.warnings:
         lines += [f"> [!WARNING]\n> {escape(warning)}", ""]
     if outcome.error:
@@ -103,8 +105,3 @@ def render(outcome: Outcome, inputs: InputsDescription | None) -> str:
         table = _table(cells, header="| input | value |")
         lines += [f"<details><summary>Inputs</summary>\n\n{table}\n\n</details>", ""]
     return "\n".join(lines) + "\n"
-
-
-def report(outcome: Outcome, inputs: InputsDescription | None) -> None:
-    """Append this run's section to the job's step summary (when there is one)."""
-    gha.append_summary(render(outcome, inputs))

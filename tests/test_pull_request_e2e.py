@@ -1,0 +1,162 @@
+"""Pull requests end to end: the entrypoint as the runner runs it on a `pull_request` event
+(an event payload file, GITHUB_* variables), the local Hub over HTTP, and PyGithub over HTTP
+against the stand-in GitHub API (`support.github_api`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.github_api import FakeGitHub, github_api
+from support.runner import ActionRun, run_action
+
+MakeExecutor = Callable[..., Path]
+HEAD_SHA = "a" * 40
+MERGE_SHA = "b" * 40
+GITHUB_TOKEN = "ghs_e2e-github-token-0123456789"
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeGitHub]:
+    with github_api() as server:
+        yield server
+
+
+def event(head_repo: str = "o/r", number: int = 7) -> dict[str, Any]:
+    return {
+        "number": number,
+        "pull_request": {
+            "number": number,
+            "head": {"sha": HEAD_SHA, "repo": {"full_name": head_repo}},
+            "base": {"sha": "c" * 40, "repo": {"full_name": "o/r"}},
+        },
+    }
+
+
+def run_on(
+    api: FakeGitHub,
+    folder: Path,
+    hub_url: str,
+    payload: dict[str, Any],
+    event_name: str = "pull_request",
+    **inputs: str,
+) -> ActionRun:
+    event_file = folder.parent / f"event-{event_name}.json"
+    event_file.write_text(json.dumps(payload))
+    env = {
+        "GITHUB_API_URL": api.api_url,
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_RUN_ID": "42",
+        "GITHUB_EVENT_NAME": event_name,
+        "GITHUB_SHA": MERGE_SHA,
+        "GITHUB_EVENT_PATH": str(event_file),
+    }
+    return run_action(
+        {
+            "path": folder.name,
+            "hub-url": hub_url,
+            "timeout": "60s",
+            "github-token": GITHUB_TOKEN,
+            **inputs,
+        },
+        workspace=folder.parent,
+        env=env,
+        timeout=100,
+    )
+
+
+def test_a_pull_request_gets_a_status_on_its_head_and_one_living_comment(
+    api: FakeGitHub, shared_hub: Any, alice: str, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor()
+    for _ in range(2):
+        run = run_on(
+            api,
+            folder,
+            shared_hub.url,
+            event(),
+            token=alice,
+            **{"status-check": "true"},
+            comment="true",
+        )
+        assert run.returncode == 0, run.log
+        assert run.outputs["build-status"] == "succeeded"
+    states = [(s["sha"], s["state"], s["context"]) for s in api.statuses]
+    context = f"hub-push/{folder.name}"
+    assert states == [(HEAD_SHA, "pending", context), (HEAD_SHA, "success", context)] * 2
+    assert not [r for r in api.requests if MERGE_SHA in r.path]
+    assert all(
+        s["target_url"] == "https://github.example/o/r/actions/runs/42" for s in api.statuses
+    )
+    (comment,) = api.issue_comments(7)  # two runs, one comment, edited in place
+    assert comment["body"].startswith(f"<!-- hub-push:{folder.name} -->")
+    assert "| Build status | <code>succeeded</code> |" in comment["body"]
+    assert not [r for r in api.requests if GITHUB_TOKEN.encode() in r.raw]
+
+
+def test_a_pull_request_from_a_fork_pushes_nothing(
+    api: FakeGitHub, shared_hub: Any, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor()
+    run = run_on(
+        api, folder, shared_hub.url, event(head_repo="stranger/r"), **{"status-check": "true"}
+    )
+    assert run.returncode == 0, run.log
+    assert run.outputs["build-status"] == "dry-run"
+    assert run.outputs["task-id"] == ""
+    (notice,) = run.annotations("notice")[:1]
+    assert "comes from a fork" in notice
+    assert "Upload" not in run.log  # never uploaded
+    assert [s["state"] for s in api.statuses] == ["pending", "success"]
+
+
+def test_github_refusing_is_a_warning_and_the_push_stands(
+    api: FakeGitHub, shared_hub: Any, alice: str, make_executor: MakeExecutor
+) -> None:
+    api.forbid(f"/repos/o/r/statuses/{HEAD_SHA}", times=10)
+    api.fail("/repos/o/r/issues/7/comments", times=10)
+    folder = make_executor()
+    run = run_on(
+        api,
+        folder,
+        shared_hub.url,
+        event(),
+        token=alice,
+        **{"status-check": "true"},
+        comment="true",
+    )
+    assert run.returncode == 0, run.log
+    assert run.outputs["build-status"] == "succeeded"
+    warnings = run.annotations("warning")
+    assert any("status" in w for w in warnings) and any("comment" in w for w in warnings)
+    assert not run.annotations("error")
+
+
+def test_the_first_publish_secret_is_saved_as_repository_secrets(
+    api: FakeGitHub, shared_hub: Any, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor()
+    run = run_on(
+        api,
+        folder,
+        shared_hub.url,
+        {"ref": "refs/heads/main"},
+        event_name="push",
+        **{"save-secret-as": "HELLO"},
+    )
+    assert run.returncode == 0, run.log
+    secret = run.outputs["secret"]
+    assert secret
+    assert api.decrypt_secret("HELLO_SECRET") == secret
+    assert api.decrypt_secret("HELLO_NAME") == folder.name
+    assert "`HELLO_NAME`, `HELLO_SECRET`" in run.summary  # names only
+    assert secret not in run.summary
+    for request in api.requests:
+        assert secret.encode() not in request.raw  # only ever sent encrypted
+        assert GITHUB_TOKEN.encode() not in request.raw
