@@ -65,7 +65,7 @@ def test_every_build_status_is_documented_and_has_a_heading() -> None:
     for status in statuses:
         assert f"`{status}`" in ACTION["outputs"]["build-status"]["description"], status
     green = [s for s in statuses if Outcome(status=s).ok]
-    assert green == statuses[:3]  # the README says: the first three leave the step green
+    assert green == statuses[:5]  # the README says: the first five leave the step green
 
 
 def test_action_runs_the_dockerfile() -> None:

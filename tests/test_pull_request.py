@@ -191,7 +191,7 @@ def test_a_push_event_reports_on_github_sha(api: FakeGitHub, tmp_path: Path) -> 
         ("error", "error"),
         ("cancelled", "error"),
         ("invalid", "error"),
-        ("skipped", "error"),
+        ("skipped", "success"),
         ("something-new", "error"),
     ],
 )

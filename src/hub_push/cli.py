@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -69,7 +70,16 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, object]:
     add("--sha")
     add("--status-context", dest="status_context")
     add("--save-secret-as", dest="save_secret_as", metavar="PREFIX")
-    return dict(vars(parser.parse_args(argv)))
+    add("--tag-prefix", dest="tag_prefix", help="with --tag auto: this executor's git tag prefix")
+    add("--protect-version", dest="protect_version", action="store_true")
+    add("--if-exists", dest="if_exists", choices=["fail", "skip"])
+    add("--mode", choices=["push", "discover"])
+    add("--root", help="with discover: where to look for executors")
+    add("--changed-since", dest="changed_since", metavar="REF")
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["discover"]:  # `hub-push discover …` is `--mode discover …`
+        arguments = ["--mode", "discover", *arguments[1:]]
+    return dict(vars(parser.parse_args(arguments)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -167,17 +167,17 @@ def load_executor(
     )
 
 
-def folder_in_workspace(path: str, workspace: Path) -> Path:
-    """The `path` input as a real folder inside the workspace, links followed; else an
-    `InputError` naming `path` (only the workspace travels)."""
+def folder_in_workspace(path: str, workspace: Path, *, input_name: str = "path") -> Path:
+    """The `path` input (or another folder input) as a real folder inside the workspace,
+    links followed; else an `InputError` naming the input (only the workspace travels)."""
     try:
         root = workspace.resolve(strict=True)
         folder = (root / path).resolve()
     except (OSError, RuntimeError, ValueError) as exc:
-        raise InputError("path", f"cannot be resolved ({type(exc).__name__})") from None
+        raise InputError(input_name, f"cannot be resolved ({type(exc).__name__})") from None
     if not folder.is_relative_to(root):
         raise InputError(
-            "path",
+            input_name,
             "must be a folder inside the workspace (after following links); "
             f"`{path}` leads outside it",
         )

@@ -7,6 +7,7 @@ returned SECRET, the executor's ID) stay in locals. Each phase is a log group.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -42,6 +43,7 @@ from hub_push.executor import (
 from hub_push.hub.models import ProgressEvent, PushEvent, PushRequest
 from hub_push.outcome import LOG_TAIL, Outcome, Status
 from hub_push.preflight import preflight
+from hub_push.ref_tags import RefTagsError, derive_tags, split_auto
 from hub_push.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -126,7 +128,64 @@ def publish(
     (a reporter's cue for a `pending` status); it can't change the run.
     """
     with _recording(outcome):
-        _publish(settings, outcome, deadline, on_started)
+        if settings.mode == "discover":
+            _discover(settings, outcome)
+        else:
+            _publish(settings, outcome, deadline, on_started)
+
+
+def _discover(settings: Settings, outcome: Outcome) -> None:
+    """`mode: discover`: the executor folders under `root`, as the `matrix` output."""
+    from hub_push.discover import discover
+
+    with gha.group("Discover"):
+        workspace = gha.workspace()
+        root = folder_in_workspace(settings.root, workspace, input_name="root")
+        found = discover(root, changed_since=settings.changed_since or None, relative_to=workspace)
+        for warning in found.warnings:
+            gha.warning(warning, title="Discover")
+        gha.info(found.note)
+        for executor in found.executors:
+            gha.info(f"{executor.path}  ({executor.name})")
+        outcome.matrix = found.matrix_json()
+        outcome.remarks.append(
+            found.note[:1].upper()
+            + found.note[1:]
+            + ": "
+            + (", ".join(f"{e.path} ({e.name})" for e in found.executors) or "none")
+        )
+        outcome.status = "discovered"
+
+
+def _tags_of_this_push(settings: Settings, outcome: Outcome) -> Settings | None:
+    """`settings` with `tags: auto` turned into the tags of the git ref; None when the ref
+    releases another executor (the run is then `skipped`)."""
+    has_auto, explicit = split_auto(settings.tags)
+    if not has_auto:
+        return settings
+    ref = os.environ.get("GITHUB_REF", "")
+    try:
+        derived = derive_tags(
+            ref,
+            explicit=explicit,
+            tag_prefix=settings.tag_prefix,
+            protect_version=settings.protect_version,
+        )
+    except RefTagsError as error:
+        raise InputError(error.input_name, str(error)) from None
+    if derived.skipped:
+        outcome.status = "skipped"
+        outcome.remarks.append(f"Not for this executor: {derived.skipped_reason}")
+        gha.notice(f"Nothing to push: {derived.skipped_reason}", title="tags: auto")
+        return None
+    protected = list(dict.fromkeys([*derived.protected, *settings.protected_tags]))
+    gha.info(
+        f"tags from {ref}: {', '.join(derived.tags)}"
+        + (f" (protected: {', '.join(protected)})" if protected else "")
+    )
+    outcome.tags = tuple(dict.fromkeys([*derived.tags, *protected]))
+    outcome.protected_tags = tuple(protected)
+    return settings.model_copy(update={"tags": list(derived.tags), "protected_tags": protected})
 
 
 def _publish(
@@ -135,6 +194,10 @@ def _publish(
     with gha.group("Inputs"):
         for name, value in settings.describe():
             gha.info(f"{name:15} {value}")
+        tagged = _tags_of_this_push(settings, outcome)
+    if tagged is None:
+        return
+    settings = tagged
 
     with gha.group("Executor"):
         folder = folder_in_workspace(settings.path, gha.workspace())
@@ -226,7 +289,39 @@ def _push_and_build(
             with gha.group("Login"):
                 user = hub.whoami()
                 gha.info(f"Pushing as {user.name} to {settings.hub_url}")
+        if settings.if_exists == "skip" and request.protected_tags:
+            with gha.group("Tags already on the Hub"):
+                if _already_released(hub, outcome, request):
+                    return
         _upload_and_follow(hub, settings, outcome, request, archive)
+
+
+def _already_released(hub: HubClient, outcome: Outcome, request: PushRequest) -> bool:
+    """`if-exists: skip`: True (the run is `skipped`) when every protected tag is on the Hub
+    with this very archive; a tag holding other content is refused, naming it."""
+    found = {
+        tag: hub.existing_tag(request.id, tag, secret=request.secret)
+        for tag in request.protected_tags
+    }
+    missing = [tag for tag, existing in found.items() if existing is None]
+    if missing:
+        gha.info(f"Not on the Hub yet: {', '.join(missing)}; pushing.")
+        return False
+    existing = [e for e in found.values() if e is not None]
+    for tag, tagged in found.items():
+        if tagged is not None and tagged.md5 and tagged.md5 != request.md5sum:
+            raise PushRefusedError(
+                f"Tag `{tag}` of {request.id} is already on the Hub with other content "
+                f"(archive md5 {tagged.md5}, this one {request.md5sum}); a protected tag can "
+                "never be pushed again.",
+                code=40901,
+            )
+    outcome.record_executor(existing[0].executor)
+    outcome.status = "skipped"
+    listed = ", ".join(f"`{tag}`" for tag in found)
+    outcome.remarks.append(f"Already on the Hub with this archive: {listed}. Nothing was uploaded.")
+    gha.notice(f"Already released with this archive: {listed}; nothing to push.", title="if-exists")
+    return True
 
 
 def _upload_and_follow(

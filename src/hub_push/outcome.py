@@ -22,6 +22,8 @@ Status = Literal[
     "succeeded",
     "pending",
     "dry-run",
+    "skipped",
+    "discovered",
     "preflight-failed",
     "invalid",
     "refused",
@@ -31,7 +33,9 @@ Status = Literal[
     "error",
 ]
 #: The endings that leave the step green.
-OK_STATUSES: frozenset[Status] = frozenset({"succeeded", "pending", "dry-run"})
+OK_STATUSES: frozenset[Status] = frozenset(
+    {"succeeded", "pending", "dry-run", "skipped", "discovered"}
+)
 
 
 @dataclass
@@ -57,6 +61,9 @@ class Outcome:
     error_code: int | None = None  # the Hubble status code, when the Hub gave one
     error_location: SourceLocation | None = None  # the file and line to fix, when known
     warnings: list[str] = field(default_factory=list)
+    #: What people should read about how the run went (why it skipped, what it found).
+    remarks: list[str] = field(default_factory=list)
+    matrix: str = ""  # `mode: discover`: the executors found, as a strategy.matrix JSON
     log: tuple[str, ...] = ()
     started: float = field(default_factory=time.monotonic)
     duration: float = 0.0

@@ -20,6 +20,7 @@ OUTPUT_NAMES = (
     "archive-md5",
     "secret",
     "result",
+    "matrix",
 )
 
 
@@ -46,6 +47,7 @@ def outputs(outcome: Outcome) -> dict[str, str]:
         error=outcome.error,
     )
     values["result"] = json.dumps(result, sort_keys=True)
+    values["matrix"] = outcome.matrix
     return values
 
 
@@ -66,6 +68,10 @@ def why_empty(outcome: Outcome) -> dict[str, str]:
             reasons[name] = "the Hub returns a SECRET only on a first publish without a login"
         elif name == "task-id" and uploaded:
             reasons[name] = "the Hub did not report a build task"
+        elif name == "matrix":
+            reasons[name] = "only `mode: discover` sets it"
+        elif outcome.status == "discovered":
+            reasons[name] = "`mode: discover` pushes nothing"
         else:
             reasons[name] = default
     return reasons

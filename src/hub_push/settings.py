@@ -19,11 +19,19 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hub_push.errors import InputError, InputErrors
 from hub_push.hub.usage import JINA_HUB_API
+from hub_push.ref_tags import AUTO
 
 DEFAULT_HUB_URL = JINA_HUB_API
 BUILD_ENV_NAME = re.compile(r"^[A-Z0-9_]+$")
@@ -200,6 +208,12 @@ class Settings(BaseSettings):
     sha: str = _input("", "sha")
     status_context: str = _input("", "status_context")
     save_secret_as: str = _input("", "save_secret_as")
+    tag_prefix: str = _input("", "tag_prefix")
+    protect_version: bool = _input(False, "protect_version")
+    if_exists: Literal["fail", "skip"] = _input("fail", "if_exists")
+    mode: Literal["push", "discover"] = _input("push", "mode")
+    root: str = _input(".", "root")
+    changed_since: str = _input("", "changed_since")
 
     @field_validator("secret", "token", "github_token", mode="before")
     @classmethod
@@ -243,6 +257,7 @@ class Settings(BaseSettings):
         "status_check",
         "check_run",
         "comment",
+        "protect_version",
         mode="before",
     )
     @classmethod
@@ -253,6 +268,25 @@ class Settings(BaseSettings):
     @classmethod
     def _duration(cls, value: object) -> timedelta:
         return parse_duration(value)
+
+    @field_validator("if_exists", "mode", mode="before")
+    @classmethod
+    def _choice(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        text = value.strip().lower()
+        choices = {"if_exists": ("fail", "skip"), "mode": ("push", "discover")}
+        allowed = choices[str(info.field_name)]
+        if text not in allowed:
+            raise ValueError("must be " + " or ".join(f"`{a}`" for a in allowed))
+        return text
+
+    @field_validator("changed_since")
+    @classmethod
+    def _changed_since(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}", value):
+            raise ValueError("must be a commit SHA or a branch or tag name")
+        return value
 
     @field_validator("visibility", mode="before")
     @classmethod
@@ -416,4 +450,7 @@ def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:
         raise InputErrors(
             [InputError("secret", "is set, but `name` is empty: an update needs both")]
         )
+    if (settings.tag_prefix or settings.protect_version) and AUTO not in settings.tags:
+        name = "tag-prefix" if settings.tag_prefix else "protect-version"
+        raise InputErrors([InputError(name, "works with `tags: auto` only")])
     return settings

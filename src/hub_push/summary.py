@@ -20,6 +20,8 @@ HEADINGS: dict[Status, str] = {
     "succeeded": "✅ Published {name} to Jina Hub",
     "pending": "⏳ Pushed {name} to Jina Hub; its build was not awaited",
     "dry-run": "🧪 Dry run: {name} passed the checks and was packed; nothing was uploaded",
+    "skipped": "⏭️ Nothing to push for {name}",
+    "discovered": "🔎 Executors found under {name}",
     "preflight-failed": "🛑 {name} would fail Jina Hub's build check; nothing was uploaded",
     "invalid": "⚠️ {name} was not pushed: fix the inputs or the folder",
     "refused": "⛔ Jina Hub refused the push of {name}",
@@ -55,7 +57,9 @@ def _table(rows: list[tuple[str, str]], header: str = "| | |") -> str:
 def render(outcome: Outcome, inputs: InputsDescription | None, notes: Sequence[str] = ()) -> str:
     """The Markdown section for this run (`inputs` None: they could not be read); `notes`
     are lines other reporters add (already safe Markdown, such as saved secret names)."""
-    name = outcome.executor_name or dict(inputs or ()).get("path")
+    described = dict(inputs or ())
+    where = described.get("root") if outcome.status == "discovered" else described.get("path")
+    name = outcome.executor_name or where
     heading = HEADINGS[outcome.status].format(name=_code(name)) if name else NAMELESS_HEADING
     lines = [f"## {heading}", ""]
     rows: list[tuple[str, str]] = [("Build status", _code(outcome.status))]
@@ -83,6 +87,8 @@ def render(outcome: Outcome, inputs: InputsDescription | None, notes: Sequence[s
         rows.append(("Archive", f"md5 {_code(outcome.archive_md5)}{size}{files}"))
     rows.append(("Duration", f"{outcome.duration:.1f} s"))
     lines += [_table(rows), ""]
+    for remark in outcome.remarks:
+        lines += [f"> [!NOTE]\n> {escape(remark)}", ""]
     for note in notes:
         lines += [f"> [!NOTE]\n> {note}", ""]
     for warning in outcome.warnings:

@@ -46,7 +46,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             "largest installed distributions (the stand-in base's pip and setuptools too): "
             + ", ".join(f"{n} {_mib(s)}" for n, s in largest)
         )
-    for run in (report.act, report.docker_run, report.cold_build, report.cold_pull):
+    for run in (report.act, report.act_tag, report.docker_run, report.cold_build, report.cold_pull):
         if run is not None:
             write(f"{run.how}: exit {run.exit_code} in {run.seconds:.1f} s; outputs {run.outputs}")
             first = run.summary.strip().splitlines()[:1]

@@ -68,6 +68,7 @@ from support.runner import action_inputs, parse_file_command
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = "examples/workflows/smoke.yml"
+TAG_WORKFLOW = "examples/workflows/smoke-tag.yml"
 EXECUTOR_DIR = "examples/hello-executor"
 STANDIN_IMAGE = "hub-push-smoke/python:3.12-slim"  # stands in for the Dockerfile's base
 JOB_IMAGE = "hub-push-smoke/bookworm:rootfs"  # act's ubuntu-latest
@@ -171,6 +172,8 @@ class Report:
     image: dict[str, Any] = dataclasses.field(default_factory=dict)
     rebuild_dependency_step: str = ""
     act: RunResult | None = None
+    #: act on a release tag (`refs/tags/v1.2.3`) with `tags: auto`
+    act_tag: RunResult | None = None
     docker_run: RunResult | None = None
     secret: str = ""
     workspace_changes: list[str] = dataclasses.field(default_factory=list)
@@ -1088,6 +1091,9 @@ def run_with_act(
     work: Path,
     limits: Limits,
     how: str = "act",
+    *,
+    workflow: str = WORKFLOW,
+    ref: str = "",
 ) -> RunResult:
     """act on examples/workflows/smoke.yml in `repo`: `uses: ./`, run as a container action
     (built from the Dockerfile, or pulled when action.yml names a `docker://` image). Also
@@ -1106,13 +1112,19 @@ def run_with_act(
         "XDG_CONFIG_HOME": str(config),
         "XDG_CACHE_HOME": str(work / "act-cache"),
     }
+    event: list[str | Path] = []
+    if ref:  # act takes GITHUB_REF from the event's `ref`
+        event_file = work / f"event-{ref.replace('/', '-')}.json"
+        event_file.write_text(json.dumps({"ref": ref}))
+        event = ["-e", event_file]
     started = time.monotonic()
     code, lines = run_timed(
         [
             act,
             "push",
+            *event,
             "-W",
-            WORKFLOW,
+            workflow,
             "--pull=false",  # only what is missing: the job image is local, a docker:// one not
             "--container-daemon-socket",
             "-",
@@ -1173,7 +1185,7 @@ def startup_timings(lines: Sequence[tuple[float, str]]) -> dict[str, float]:
     }
 
 
-_ACT_JOB = re.escape("[smoke/push]")  # act's prefix: `[<workflow name>/<job id>]`
+_ACT_JOB = r"\[[^\]/]+/[^\]]+\]"  # act's prefix: `[<workflow name>/<job id>]`
 _ACT_LINE = re.compile(rf"^{_ACT_JOB}\s")
 _ACT_PRINTED = re.compile(rf"^{_ACT_JOB}\s+\| ?(.*)$")  # a line a step printed
 _ACT_SET_OUTPUT = re.compile(rf"^{_ACT_JOB}\s+⚙\s+::set-output:: ([^=]+)=(.*)$")
@@ -1363,7 +1375,8 @@ def _keep_logs(
             (target / f"hub-{i}.log").write_text(hub.read_log())
         if registry is not None:
             (target / "registry.log").write_text(registry.read_log())
-        for run_result in (report.act, report.docker_run, report.cold_build, report.cold_pull):
+        runs = (report.act, report.act_tag, report.docker_run, report.cold_build, report.cold_pull)
+        for run_result in runs:
             if run_result is not None:
                 name = re.sub(r"[^a-z0-9]+", "-", run_result.how).strip("-")
                 (target / f"{name}.log").write_text(run_result.log)
@@ -1416,6 +1429,18 @@ def smoke(repo: Path = REPO, limits: Limits | None = None) -> Report:
         with _step(report, "act", deadline):
             hub = new_hub("hub-act")
             report.act = run_with_act(engine, repo, hub, report.secret, work, limits)
+        with _step(report, "act on a release tag", deadline):
+            report.act_tag = run_with_act(
+                engine,
+                repo,
+                hub,
+                report.secret,
+                work,
+                limits,
+                "act (tag v1.2.3)",
+                workflow=TAG_WORKFLOW,
+                ref="refs/tags/v1.2.3",
+            )
         with _step(report, "docker run", deadline):
             hub = new_hub("hub-run")
             report.docker_run, report.workspace_changes = run_with_docker(

@@ -113,6 +113,15 @@ def test_act_runs_the_action_from_the_checkout(report: Report) -> None:
     assert "# a comment line: dropped" not in run.outputs["tags"]
 
 
+def test_act_on_a_release_tag_derives_the_version_tags(report: Report) -> None:
+    run = report.act_tag
+    assert run is not None
+    assert run.exit_code == 0, f"{run.how} failed:\n{run.log[-4000:]}"
+    assert run.outputs.get("build-status") == "succeeded", run.outputs
+    assert set(run.outputs.get("tags", "").split(",")) == {"1.2.3", "1.2", "1", "latest"}
+    assert run.outputs.get("uses", "").endswith("HelloExecutor:1.2.3"), run.outputs
+
+
 def test_docker_run_with_the_runners_contract_and_a_nonsense_path(report: Report) -> None:
     _assert_pushed(
         report.docker_run, {"smoke", "smoke-docker-run", "smoke-docker-run-once"}, report.secret

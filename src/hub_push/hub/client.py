@@ -15,6 +15,7 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +43,7 @@ from hub_push.hub.models import (
     BuildResult,
     BuildStatus,
     ExecutorResult,
+    ExistingTag,
     ProgressEvent,
     PushEvent,
     PushRequest,
@@ -215,6 +217,26 @@ class HubClient:
             if attempt < 3:
                 self._pause(attempt, None, "the build task lookup")
         return ""
+
+    def existing_tag(self, executor: str, tag: str, *, secret: str | None) -> ExistingTag | None:
+        """The tag on the Hub (`executor.getPackage`), or None when the Hub has no such tag."""
+        body = {"id": executor, "tag": tag, **({"secret": secret} if secret else {})}
+        response = self._retrying(
+            "checking the tags already on the Hub",
+            lambda t: self._http.post("executor.getPackage", json=body, timeout=t),
+        )
+        answer = _json(response)
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise self._http_error(response, answer, "Checking the tags on the Hub failed")
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, dict):
+            raise HubError("The Hub answered the tag check without the executor's data.")
+        package = data.get("package")
+        md5 = package.get("md5") if isinstance(package, dict) else None
+        checked_md5 = md5 if isinstance(md5, str) and re.fullmatch(r"[0-9a-f]{32}", md5) else ""
+        return ExistingTag(executor=ExecutorResult.from_wire(data), md5=checked_md5)
 
     # -- the upload ----------------------------------------------------------------------------
 

@@ -155,6 +155,15 @@ class ProgressEvent:
 
 
 @dataclass(frozen=True)
+class ExistingTag:
+    """A tag already on the Hub: the executor, and the md5 of the archive the tag holds
+    ("" when the Hub does not say)."""
+
+    executor: ExecutorResult
+    md5: str
+
+
+@dataclass(frozen=True)
 class PushResult:
     """A push the Hub accepted."""
 
