@@ -8,7 +8,6 @@ git cases in tests/test_discover.py.)
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 
 from support import hostile_hub as hh
 from support.executors import make_executor_folder
+from support.git import git
 from support.runner import ActionRun, run_action
 
 MakeExecutor = Callable[..., Path]
@@ -156,18 +156,6 @@ def test_release_inputs_are_checked(
     assert run.returncode == 1
     (error,) = run.annotations()
     assert named in error
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 def test_discover_writes_a_matrix_of_the_changed_executors(tmp_path: Path) -> None:

@@ -88,6 +88,12 @@ def parse_bool(value: object) -> bool:
     raise ValueError("must be `true` or `false`")
 
 
+#: The words an enumerated input takes.
+CHOICES = {
+    "visibility": ("public", "private"),
+    "if_exists": ("fail", "skip"),
+    "mode": ("push", "discover"),
+}
 #: The longest `timeout` taken: a GitHub-hosted job ends after 6 hours anyway.
 MAX_DURATION = timedelta(hours=24)
 #: A credential: printable ASCII without spaces (it travels in an HTTP header or a form).
@@ -269,16 +275,19 @@ class Settings(BaseSettings):
     def _duration(cls, value: object) -> timedelta:
         return parse_duration(value)
 
-    @field_validator("if_exists", "mode", mode="before")
+    @field_validator("visibility", "if_exists", "mode", mode="before")
     @classmethod
     def _choice(cls, value: object, info: ValidationInfo) -> object:
+        """One of the input's words (any case); an empty `visibility` is the Hub's default."""
         if not isinstance(value, str):
             return value
         text = value.strip().lower()
-        choices = {"if_exists": ("fail", "skip"), "mode": ("push", "discover")}
-        allowed = choices[str(info.field_name)]
+        allowed = CHOICES[str(info.field_name)]
+        if info.field_name == "visibility" and not text:
+            return None
         if text not in allowed:
-            raise ValueError("must be " + " or ".join(f"`{a}`" for a in allowed))
+            default = " (or empty: the Hub's default)" if info.field_name == "visibility" else ""
+            raise ValueError("must be " + " or ".join(f"`{a}`" for a in allowed) + default)
         return text
 
     @field_validator("changed_since")
@@ -287,16 +296,6 @@ class Settings(BaseSettings):
         if value and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}", value):
             raise ValueError("must be a commit SHA or a branch or tag name")
         return value
-
-    @field_validator("visibility", mode="before")
-    @classmethod
-    def _visibility(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        text = value.strip().lower()
-        if text not in ("", "public", "private"):
-            raise ValueError("must be `public` or `private` (or empty: the Hub's default)")
-        return text or None
 
     @field_validator(
         "path",
