@@ -4,7 +4,7 @@ VENV   ?= .venv
 SDK_VENV ?= .venv-sdk
 BIN    := $(VENV)/bin
 
-.PHONY: demo demo-reset test test-fast smoke lint lock setup sdk-venv clean
+.PHONY: demo demo-reset test test-fast smoke lint lock bench setup sdk-venv clean
 
 ## setup: the project's virtual environment, with the local Hub and the dev tools
 setup: $(VENV)/.installed
@@ -44,9 +44,14 @@ smoke: setup
 	$(BIN)/pytest tests/container $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts bench
+	$(BIN)/ruff format --check src tests scripts bench
 	$(BIN)/mypy
+
+## bench: hub-push vs the official client on 100 MiB-1 GiB executors (~5 min; bench/results/)
+bench: setup sdk-venv
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 ## lock: regenerate requirements/*.lock (hash-pinned image dependencies) from pyproject.toml
 lock: setup

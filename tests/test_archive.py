@@ -1,17 +1,23 @@
-"""Packing: the Hub's ignore rules, deterministic bytes, and no symlink out of the folder."""
+"""Packing: the Hub's ignore rules, deterministic bytes, no symlink out of the folder, what
+is stored or deflated, and the ZIP format (the standard library's, byte for byte)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import subprocess
+import threading
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zipfile import ZIP_DEFLATED, ZIP_STORED
 
 import pytest
 
-from hub_push.archive import pack
+from hub_push import archive as archive_module
+from hub_push.archive import CHUNK, FIXED_TIME, LEVEL, TRIAL_BYTES, pack, stores
 from hub_push.errors import ExecutorError, SourceLocation
 
 MakeExecutor = Callable[..., Path]
@@ -90,17 +96,160 @@ def test_symlinks_never_leave_the_folder(make_executor: MakeExecutor, tmp_path: 
         assert zf.read("alias.txt") == b"inside"
 
 
-def test_entries_are_deflated_with_fixed_time_and_unix_modes(
+def test_entries_have_a_fixed_time_and_unix_modes(
     make_executor: MakeExecutor, tmp_path: Path
 ) -> None:
-    folder = make_executor(files={"run.sh": "#!/bin/sh\n"})
+    folder = make_executor(files={"run.sh": "#!/bin/sh\n", "model.onnx": "x"})
     (folder / "run.sh").chmod(0o755)
     with zipfile.ZipFile(pack(folder, tmp_path / "a.zip").path) as zf:
         for info in zf.infolist():
-            assert info.compress_type == zipfile.ZIP_DEFLATED
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
+            assert info.create_system == 3
+            assert info.flag_bits & 0x08 == 0  # no data descriptors: sizes in the headers
         assert zf.getinfo("run.sh").external_attr >> 16 & 0o777 == 0o755
         assert zf.getinfo("config.yml").external_attr >> 16 & 0o777 == 0o644
+        assert zf.getinfo("model.onnx").external_attr >> 16 & 0o777 == 0o644
+
+
+def test_text_is_deflated_and_what_does_not_compress_is_stored(
+    make_executor: MakeExecutor, tmp_path: Path
+) -> None:
+    text = "def f(x):\n    return x + 1\n\n" * 4000  # > TRIAL_BYTES, compresses well
+    folder = make_executor(files={"big.py": text, "empty.txt": "", "small.yml": "a: 1\n"})
+    (folder / "weights.safetensors").write_bytes(bytes(200_000))  # compressible, but weights
+    (folder / "blob.dat").write_bytes(os.urandom(200_000))  # unknown name, incompressible
+    (folder / "half.dat").write_bytes(os.urandom(40_000) + bytes(40_000))  # trial says deflate
+    archive = pack(folder, tmp_path / "a.zip")
+    with zipfile.ZipFile(archive.path) as zf:
+        method = {info.filename: info.compress_type for info in zf.infolist()}
+        assert zf.testzip() is None
+        assert zf.read("big.py") == text.encode()
+    assert method["big.py"] == method["executor.py"] == method["config.yml"] == ZIP_DEFLATED
+    assert method["half.dat"] == ZIP_DEFLATED
+    assert method["weights.safetensors"] == method["blob.dat"] == ZIP_STORED
+    # Deflate would make them larger: an empty file and a 5-byte one are stored too.
+    assert method["empty.txt"] == method["small.yml"] == ZIP_STORED
+    assert sorted(archive.stored) == sorted(n for n, m in method.items() if m == ZIP_STORED)
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "stored"),
+    [
+        ("model.PT", b"a" * 1000, True),  # by extension, case-insensitive
+        ("x/archive.tar.gz", b"a" * 1000, True),
+        ("notes.md", b"a" * 1000, False),
+        ("noise", os.urandom(TRIAL_BYTES), True),
+        ("noise-then-zeros", os.urandom(TRIAL_BYTES) + bytes(10 * TRIAL_BYTES), True),
+        ("zeros-then-noise", bytes(TRIAL_BYTES) + os.urandom(10 * TRIAL_BYTES), False),
+    ],
+)
+def test_the_store_rule_reads_the_name_and_the_first_block(
+    name: str, head: bytes, stored: bool
+) -> None:
+    assert stores(name, head) is stored
+
+
+def _same_with_zipfile(folder: Path, reference: Path, infos: list[zipfile.ZipInfo]) -> bytes:
+    """The archive the standard library writes for these entries, in this order."""
+    with zipfile.ZipFile(reference, "w") as zf:
+        for info in infos:
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
+            entry.compress_type = info.compress_type
+            entry._compresslevel = LEVEL  # type: ignore[attr-defined]  # as `pack` deflates
+            entry.create_system = 3
+            entry.external_attr = info.external_attr
+            with (folder / info.filename).open("rb") as source, zf.open(entry, "w") as sink:
+                while chunk := source.read(CHUNK):
+                    sink.write(chunk)
+    return reference.read_bytes()
+
+
+def test_the_archive_is_byte_for_byte_what_zipfile_writes(
+    make_executor: MakeExecutor, tmp_path: Path
+) -> None:
+    """Written front to back, never patched, yet the same bytes as `zipfile` (which patches
+    each local header after the data): the format is the standard library's."""
+    folder = make_executor(files={"caf\u00e9/n\u00f6tes.md": "\u00e9t\u00e9\n" * 5000})
+    (folder / "weights.bin").write_bytes(os.urandom(2 * CHUNK + 333))  # several chunks
+    (folder / "big.txt").write_text("line\n" * 600_000)  # deflated, spilled past CHUNK
+    (folder / "run.sh").write_text("#!/bin/sh\necho hi\n" * 10)
+    (folder / "run.sh").chmod(0o755)
+    archive = pack(folder, tmp_path / "a.zip")
+    written = archive.path.read_bytes()
+    with zipfile.ZipFile(archive.path) as zf:
+        infos = zf.infolist()
+        assert zf.getinfo("caf\u00e9/n\u00f6tes.md").flag_bits & 0x800  # UTF-8 name
+    assert written == _same_with_zipfile(folder, tmp_path / "ref.zip", infos)
+    assert archive.md5 == hashlib.md5(written).hexdigest()  # noqa: S324
+    assert archive.size == len(written)
+
+
+def test_zip64_fields_past_the_limit_read_back(
+    make_executor: MakeExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sizes and offsets past ZIP64's threshold (lowered here) take ZIP64 fields and the
+    ZIP64 end records, and readers still find every byte."""
+    monkeypatch.setattr(archive_module, "_ZIP64_LIMIT", 1000)
+    folder = make_executor(files={"notes.txt": "n" * 5000})
+    (folder / "w.bin").write_bytes(os.urandom(3000))
+    archive = pack(folder, tmp_path / "a.zip")
+    with zipfile.ZipFile(archive.path) as zf:
+        assert zf.testzip() is None
+        assert zf.read("w.bin") == (folder / "w.bin").read_bytes()
+        assert zf.getinfo("w.bin").extract_version == 45
+    assert archive.md5 == hashlib.md5(archive.path.read_bytes()).hexdigest()  # noqa: S324
+    if shutil.which("unzip"):
+        checked = subprocess.run(["unzip", "-tq", str(archive.path)], capture_output=True)
+        assert checked.returncode == 0, checked.stdout
+
+
+def test_info_zip_reads_the_archive(make_executor: MakeExecutor, tmp_path: Path) -> None:
+    if not shutil.which("unzip"):
+        pytest.skip("Info-ZIP's unzip is not installed")
+    folder = make_executor(files={"a.txt": "text " * 1000})
+    (folder / "w.onnx").write_bytes(os.urandom(100_000))
+    archive = pack(folder, tmp_path / "a.zip")
+    checked = subprocess.run(["unzip", "-tq", str(archive.path)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
+    assert "No errors detected" in checked.stdout
+
+
+def test_progress_counts_the_bytes_packed(make_executor: MakeExecutor, tmp_path: Path) -> None:
+    folder = make_executor()
+    (folder / "w.bin").write_bytes(os.urandom(3 * CHUNK))
+    seen: list[tuple[int, int]] = []
+    pack(folder, tmp_path / "a.zip", on_progress=lambda done, total: seen.append((done, total)))
+    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert seen[-1] == (total, total)
+    assert [done for done, _ in seen] == sorted({done for done, _ in seen})
+    assert len(seen) >= 3  # a big file reports as it goes
+
+
+def test_a_file_that_changes_while_packed_is_an_error(
+    make_executor: MakeExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stored file is read twice (its CRC, then its bytes): if it grew in between, the
+    archive would be corrupt, so packing stops with an error naming the file."""
+    folder = make_executor()
+    (folder / "w.bin").write_bytes(os.urandom(100_000))
+    prepare = archive_module._prepare
+
+    def prepare_then_grow(*args: Any) -> Any:
+        entry = prepare(*args)
+        if entry.name == "w.bin":
+            with (folder / "w.bin").open("ab") as grow:
+                grow.write(b"more")
+        return entry
+
+    monkeypatch.setattr(archive_module, "_prepare", prepare_then_grow)
+    with pytest.raises(ExecutorError, match="changed while it was being packed") as caught:
+        pack(folder, tmp_path / "a.zip")
+    assert caught.value.location == SourceLocation(f"{folder.as_posix()}/w.bin")
+    assert not _packing_threads()
+
+
+def _packing_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("hub-push-")]
 
 
 def test_an_unreadable_file_is_an_executor_error_naming_it(
@@ -119,6 +268,7 @@ def test_an_unreadable_file_is_an_executor_error_naming_it(
         pack(folder, tmp_path / "a.zip")
     assert caught.value.location == SourceLocation(f"{folder.as_posix()}/locked.bin")
     assert "Permission denied" in str(caught.value)
+    assert not _packing_threads()  # the helper threads end with the error
 
 
 def test_a_symlink_loop_is_left_out_not_a_crash(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +43,7 @@ from hub_push.executor import (
 from hub_push.hub.models import ProgressEvent, PushEvent, PushRequest
 from hub_push.outcome import LOG_TAIL, Outcome, Status
 from hub_push.preflight import preflight
+from hub_push.progress import Progress
 from hub_push.ref_tags import RefTagsError, derive_tags, split_auto
 from hub_push.settings import Settings, load_settings
 
@@ -234,12 +235,17 @@ def _publish(
                 f"requirements.txt:{placeholder.line} uses ${{{placeholder.name}}} from build-env"
             )
 
-    with packed(executor.folder) as archive:
+    with ExitStack() as stack:
         with gha.group("Packing"):
+            archive = stack.enter_context(
+                packed(executor.folder, on_progress=Progress("packed", gha.info))
+            )
             outcome.archive_md5 = archive.md5
             outcome.archive_size = archive.size
             outcome.archive_files = len(archive.files)
             gha.info(f"{len(archive.files)} files, {archive.size} bytes, md5 {archive.md5}")
+            if archive.stored:
+                gha.info(f"{len(archive.stored)} stored as they are (they do not compress)")
             for name in archive.files:
                 gha.debug(f"packed {name}")
             for skipped in archive.skipped:
@@ -334,7 +340,9 @@ def _upload_and_follow(
         # then masked before any earlier line that might echo it is printed.
         events: list[PushEvent] = []
         try:
-            result = hub.push(request, archive, events.append)
+            result = hub.push(
+                request, archive, events.append, on_upload=Progress("uploaded", gha.info)
+            )
         finally:
             for event in events:
                 if event.secret:

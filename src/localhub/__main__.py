@@ -13,6 +13,7 @@ from types import FrameType
 
 from localhub.app import LocalHubApp, write_port_file
 from localhub.service import LocalHubSettings
+from localhub.unpack import MAX_UNPACKED_BYTES
 
 
 def _user(value: str) -> tuple[str, str]:
@@ -61,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse larger archives with 41301 TooLargeFile",
     )
     parser.add_argument(
+        "--max-unpacked-bytes",
+        type=_positive_int,
+        default=MAX_UNPACKED_BYTES,
+        help="fail the build of an archive that unpacks to more than this"
+        f" (default {MAX_UNPACKED_BYTES}, 8 GiB)",
+    )
+    parser.add_argument(
         "--stream-seconds",
         type=float,
         default=60.0,
@@ -80,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         users=dict(args.user),
         task_id_in_stream=not args.no_task_id_in_stream,
         max_upload_bytes=args.max_upload_bytes,
+        max_unpacked_bytes=args.max_unpacked_bytes,
         stream_seconds=args.stream_seconds,
     )
     app = LocalHubApp(

@@ -27,7 +27,12 @@ class LocalHubApp:
     ) -> None:
         self.store = Store(data_dir)
         self.changes = Changes()
-        self.builder = Builder(self.store, self.changes, build_seconds=build_seconds)
+        self.builder = Builder(
+            self.store,
+            self.changes,
+            build_seconds=build_seconds,
+            max_unpacked_bytes=settings.max_unpacked_bytes,
+        )
         self.service = HubService(self.store, self.builder, self.changes, settings)
         self.host = host
         self.server = LocalHubServer((host, port), self.service)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import executor_rules
 from localhub.errors import SERVER_INTERNAL
 from localhub.store import FAILED, SUCCEEDED, Commit, Store, StoredExecutor, Task
-from localhub.unpack import UnsafeArchiveError, unpack
+from localhub.unpack import MAX_UNPACKED_BYTES, UnsafeArchiveError, unpack
 
 log = logging.getLogger("localhub")
 
@@ -81,11 +81,18 @@ class Builder:
     """A FIFO queue of task ids and the worker threads that build them."""
 
     def __init__(
-        self, store: Store, changes: Changes, *, build_seconds: float, workers: int = 2
+        self,
+        store: Store,
+        changes: Changes,
+        *,
+        build_seconds: float,
+        workers: int = 2,
+        max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
     ) -> None:
         self._store = store
         self._changes = changes
         self._build_seconds = max(0.0, build_seconds)
+        self._max_unpacked_bytes = max_unpacked_bytes
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._stop = threading.Event()
         self._threads = [
@@ -197,7 +204,7 @@ class Builder:
                     "The uploaded archive is missing from the Hub's storage.", SERVER_INTERNAL
                 )
             try:
-                files, size = unpack(blob, work)
+                files, size = unpack(blob, work, max_bytes=self._max_unpacked_bytes)
             except UnsafeArchiveError as exc:
                 raise BuildRejected(str(exc), executor_rules.OTHER) from None
             self._log(run, "extractZip", f"Unpacked {files} file(s), {size} bytes")

@@ -48,7 +48,7 @@ from localhub.store import (
     Task,
     Tx,
 )
-from localhub.unpack import UnsafeArchiveError, read_requirements
+from localhub.unpack import MAX_UNPACKED_BYTES, UnsafeArchiveError, read_requirements
 
 Line = dict[str, Any]
 
@@ -62,6 +62,7 @@ class LocalHubSettings:
     users: Mapping[str, str]  # name -> token
     task_id_in_stream: bool = True
     max_upload_bytes: int | None = None
+    max_unpacked_bytes: int = MAX_UNPACKED_BYTES
     stream_seconds: float = 60.0
 
 
@@ -231,7 +232,7 @@ class HubService:
         build_env = push_rules.parse_build_env_field(form.get("buildEnv"))
         secret = form.get("secret") or None
         no_cache = push_rules.parse_flag(form.get("buildWithNoCache"), "buildWithNoCache")
-        blob = self.store.keep_upload(upload.path, upload.sha256)
+        blob = self.store.keep_upload(upload.path, upload.md5)
         now = now_iso()
         with self.store.write() as tx:
             if update:

@@ -1,4 +1,4 @@
-"""The local Hub's state: one SQLite file (``DIR/hub.sqlite3``) and content-addressed blobs.
+"""The local Hub's state: one SQLite file (``DIR/hub.sqlite3``) and one blob per upload.
 
 Every write runs in its own ``BEGIN IMMEDIATE`` transaction on a fresh connection, so that
 decisions such as "this protected tag was never pushed" and the insert that records it are
@@ -9,6 +9,7 @@ schema are the backstop: a second row for one protected tag can't exist.
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -471,13 +472,22 @@ class Store:
     def blob_path(self, blob: str) -> Path:
         return self.blobs_dir / blob
 
-    def keep_upload(self, upload: Path, sha256: str) -> str:
-        """Move an upload into the content-addressed blob store; return its blob key."""
-        key = f"sha256/{sha256[:2]}/{sha256}.zip"
-        target = self.blob_path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            upload.unlink(missing_ok=True)
-        else:
+    def keep_upload(self, upload: Path, md5: str) -> str:
+        """Move an upload (a rename, no copy) into the blob folder; return its blob key.
+
+        Each upload is its own blob, ``md5/AB/MD5-RANDOM.zip``: named by the protocol's
+        checksum, which the upload was verified against, but never shared by two uploads, so
+        an MD5 collision can't swap one executor's archive for another's. (Blobs of earlier
+        versions, keyed ``sha256/…``, stay readable: a key is just a path under ``blobs/``.)
+        """
+        folder = self.blobs_dir / "md5" / md5[:2]
+        folder.mkdir(parents=True, exist_ok=True)
+        while True:
+            key = f"md5/{md5[:2]}/{md5}-{secrets.token_hex(8)}.zip"
+            target = self.blob_path(key)
+            try:  # claim the name atomically, then move the upload onto it
+                target.touch(exist_ok=False)
+            except FileExistsError:
+                continue
             upload.replace(target)
-        return key
+            return key

@@ -2,7 +2,9 @@
 
 An archive is untrusted input: entries with absolute paths, ``..`` components or symbolic
 links are refused rather than skipped, and so are archives that would unpack to more than
-:data:`MAX_UNPACKED_BYTES` or :data:`MAX_ENTRIES`.
+``max_bytes`` (the server's ``--max-unpacked-bytes``, :data:`MAX_UNPACKED_BYTES` by default)
+or :data:`MAX_ENTRIES` entries. Entries are read once, in pieces of :data:`CHUNK` bytes, with
+``zipfile`` (which checks each entry's CRC-32, as Python's ``zipfile`` does on the Hub's side).
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+#: Default limit of what one archive may unpack to (8 GiB); ``--max-unpacked-bytes`` sets it.
+MAX_UNPACKED_BYTES = 8 * 1024 * 1024 * 1024
+#: Piece size when unpacking.
+CHUNK = 1024 * 1024
 MAX_ENTRIES = 20_000
 _MAX_REQUIREMENTS_BYTES = 1024 * 1024
 
@@ -68,7 +73,7 @@ def safe_member_path(name: str) -> PurePosixPath:
     return PurePosixPath(*[part for part in parts if part not in ("", ".")])
 
 
-def unpack(path: Path, target: Path) -> tuple[int, int]:
+def unpack(path: Path, target: Path, *, max_bytes: int = MAX_UNPACKED_BYTES) -> tuple[int, int]:
     """Unpack the archive into ``target``; return (number of files, unpacked bytes)."""
     with open_zip(path) as archive:
         infos = archive.infolist()
@@ -84,9 +89,10 @@ def unpack(path: Path, target: Path) -> tuple[int, int]:
                     "the Hub accepts only regular files."
                 )
             total += info.file_size
-            if total > MAX_UNPACKED_BYTES:
+            if total > max_bytes:
                 raise UnsafeArchiveError(
-                    f"The archive unpacks to more than {MAX_UNPACKED_BYTES} bytes."
+                    f"The archive unpacks to more than {max_bytes} bytes, the most this Hub "
+                    "accepts (its --max-unpacked-bytes)."
                 )
             checked.append((info, relative))
         files = 0
@@ -101,7 +107,7 @@ def unpack(path: Path, target: Path) -> tuple[int, int]:
             destination.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with archive.open(info) as source, destination.open("wb") as sink:
-                    shutil.copyfileobj(source, sink)
+                    shutil.copyfileobj(source, sink, CHUNK)
             except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
                 raise UnsafeArchiveError(
                     f"The archive entry `{info.filename}` can't be unpacked: {exc}"

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 from hubkit import ALICE, USERS, HubApi, encode_multipart, make_executor_folder, zip_folder
 
+from hub_push.archive import pack
 from support.localhub_process import LocalHub, local_hub
 
 
@@ -51,9 +52,63 @@ def test_chunked_upload_is_accepted(api: HubApi, folder: Path) -> None:
 def test_archive_is_stored_byte_for_byte(api: HubApi, hub: LocalHub, folder: Path) -> None:
     archive = zip_folder(folder)
     api.push(archive, name=folder.name, token=ALICE).ok()
-    digest = hashlib.sha256(archive).hexdigest()
-    stored = hub.data_dir / "blobs" / "sha256" / digest[:2] / f"{digest}.zip"
+    digest = hashlib.md5(archive).hexdigest()  # noqa: S324
+    (stored,) = (hub.data_dir / "blobs" / "md5" / digest[:2]).glob(f"{digest}-*.zip")
     assert stored.read_bytes() == archive
+
+
+def test_two_pushes_of_one_archive_never_share_a_blob(
+    api: HubApi, hub: LocalHub, folder: Path
+) -> None:
+    archive = zip_folder(folder)
+    api.push(archive, name=folder.name, token=ALICE).ok()
+    api.push(archive, name=folder.name, token=ALICE).ok()
+    digest = hashlib.md5(archive).hexdigest()  # noqa: S324
+    blobs = list((hub.data_dir / "blobs" / "md5" / digest[:2]).glob(f"{digest}-*.zip"))
+    assert len(blobs) == 2
+    assert all(blob.read_bytes() == archive for blob in blobs)
+    assert not list((hub.data_dir / "uploads").iterdir())
+
+
+def test_a_large_upload_in_many_pieces_arrives_whole(api: HubApi, tmp_path: Path) -> None:
+    """Several MiB, sent in odd-sized pieces: the md5 (hashed by a second thread) and the
+    stored bytes match, whatever the pieces' boundaries."""
+    folder = make_executor_folder(tmp_path)
+    weights = secrets.token_bytes(5 * 1024 * 1024 + 12345)
+    (folder / "weights.bin").write_bytes(weights)
+    archive = zip_folder(folder)
+    result = api.push(archive, name=folder.name, token=ALICE, chunked=True)
+    assert result.ok()["name"] == folder.name
+    assert api.final_report(result.task_id or "")["status"] == "succeeded"
+
+
+def test_an_archive_of_stored_entries_unpacks_and_builds(
+    api: HubApi, folder: Path, tmp_path: Path
+) -> None:
+    """hub-push stores what does not compress (ZIP method 0): the Hub unpacks it as well."""
+    (folder / "model.onnx").write_bytes(secrets.token_bytes(300_000))
+    (folder / "vocab.txt").write_text("token\n" * 50_000)
+    archive = pack(folder, tmp_path / "a.zip")
+    assert "model.onnx" in archive.stored and "vocab.txt" not in archive.stored
+    result = api.push(archive.path.read_bytes(), name=folder.name, token=ALICE)
+    assert result.ok()["name"] == folder.name
+    assert api.final_report(result.task_id or "")["status"] == "succeeded"
+
+
+def test_the_unpacked_size_limit_is_a_start_up_option(tmp_path: Path) -> None:
+    folder = make_executor_folder(tmp_path, files={"data.txt": "x" * 300_000})
+    args = ["--max-unpacked-bytes", "200000"]
+    with local_hub(tmp_path / "hub", users=USERS, extra_args=args) as hub:
+        api = HubApi(hub.url)
+        big = api.push(folder, token=ALICE)
+        final = api.final_report(big.task_id or "")
+        assert final["status"] == "failed"
+        assert "more than 200000 bytes" in final["message"]
+        assert "--max-unpacked-bytes" in final["message"]
+        small = make_executor_folder(tmp_path / "small")
+        pushed = api.push(small, token=ALICE)
+        assert api.final_report(pushed.task_id or "")["status"] == "succeeded"
+        api.close()
 
 
 def test_unknown_rpc_method_is_a_404_with_a_readable_message(api: HubApi) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import os
 import random
 import re
 import time
@@ -73,6 +74,8 @@ CHUNK = 1024 * 1024
 
 PushEventHandler = Callable[[PushEvent], None]
 ProgressHandler = Callable[[ProgressEvent], None]
+#: `on_upload(bytes read for the upload, archive size)`.
+UploadHandler = Callable[[int, int], None]
 Scrub = Callable[[str], str]
 
 
@@ -240,7 +243,13 @@ class HubClient:
 
     # -- the upload ----------------------------------------------------------------------------
 
-    def push(self, request: PushRequest, archive: Path, on_event: PushEventHandler) -> PushResult:
+    def push(
+        self,
+        request: PushRequest,
+        archive: Path,
+        on_event: PushEventHandler,
+        on_upload: UploadHandler = lambda _done, _total: None,
+    ) -> PushResult:
         """Upload the archive and read the push stream to its `complete` line.
 
         Sent again only when the connection could not be made at all; a push that fails
@@ -249,7 +258,7 @@ class HubClient:
         for attempt in range(1, SAFE_ATTEMPTS + 1):
             self._check_deadline("uploading")
             try:
-                return self._push_once(request, archive, on_event)
+                return self._push_once(request, archive, on_event, on_upload)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt == SAFE_ATTEMPTS:
                     raise HubUnreachableError(
@@ -260,7 +269,11 @@ class HubClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _push_once(
-        self, request: PushRequest, archive: Path, on_event: PushEventHandler
+        self,
+        request: PushRequest,
+        archive: Path,
+        on_event: PushEventHandler,
+        on_upload: UploadHandler,
     ) -> PushResult:
         warnings: list[str] = []
         named = _Named()  # the task id, once the stream names it: kept whatever happens next
@@ -272,7 +285,11 @@ class HubClient:
                     request.method,
                     data=dict(request.form_fields()),
                     files={
-                        "file": ("filename", _Bounded.wrap(file, self.deadline), "application/zip")
+                        "file": (
+                            "filename",
+                            _Bounded.wrap(file, self.deadline, on_upload),
+                            "application/zip",
+                        )
                     },
                     timeout=self._timeout(read=PUSH_READ_TIMEOUT),
                 ) as response,
@@ -432,14 +449,16 @@ class _Bounded:
     `fileno`, `seek` and `tell` let httpx size the body (a Content-Length, not chunks).
     """
 
-    def __init__(self, file: IO[bytes], deadline: Deadline) -> None:
+    def __init__(self, file: IO[bytes], deadline: Deadline, on_read: UploadHandler) -> None:
         self._file = file
         self._deadline = deadline
+        self._on_read = on_read
+        self._total = os.fstat(file.fileno()).st_size
 
     @classmethod
-    def wrap(cls, file: IO[bytes], deadline: Deadline) -> IO[bytes]:
+    def wrap(cls, file: IO[bytes], deadline: Deadline, on_read: UploadHandler) -> IO[bytes]:
         """The file, bounded, typed as the file object httpx takes (it only reads, seeks)."""
-        return cast("IO[bytes]", cls(file, deadline))
+        return cast("IO[bytes]", cls(file, deadline, on_read))
 
     def fileno(self) -> int:
         return self._file.fileno()
@@ -453,7 +472,9 @@ class _Bounded:
     def read(self, size: int = -1) -> bytes:
         if self._deadline.expired:
             raise DeadlineError("The run reached its deadline while uploading.")
-        return self._file.read(CHUNK if size is None or size < 0 else max(size, CHUNK))
+        data = self._file.read(CHUNK if size is None or size < 0 else max(size, CHUNK))
+        self._on_read(self._file.tell(), self._total)
+        return data
 
 
 class _BuildWatch:
