@@ -843,7 +843,27 @@ def rebuild_after_a_source_change(engine: Engine, repo: Path, work: Path, limits
 # --- the local Hub ------------------------------------------------------------------------
 
 
-class LocalHub:
+class _Server:
+    """A server process of the smoke run: its log, and its end (SIGTERM, then the group)."""
+
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def read_log(self) -> str:
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")
+        return ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                _kill_group(self.proc)
+
+
+class LocalHub(_Server):
     """`python -m localhub` on 127.0.0.1, port chosen by the server, ended by pid."""
 
     def __init__(self, root: Path, user: str, token: str, limits: Limits) -> None:
@@ -852,7 +872,7 @@ class LocalHub:
         self.token = token
         self.limits = limits
         self.log_path = root / "hub.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc = None
         self.url = ""
 
     def start(self) -> None:
@@ -892,19 +912,6 @@ class LocalHub:
             time.sleep(0.1)
         raise SmokeError(f"the local Hub did not start; its log:\n{tail(self.read_log())}")
 
-    def read_log(self) -> str:
-        with contextlib.suppress(OSError):
-            return self.log_path.read_text(errors="replace")
-        return ""
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                _kill_group(self.proc)
-
 
 # --- the release rehearsal: a local registry ---------------------------------------------
 
@@ -919,7 +926,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class Registry:
+class Registry(_Server):
     """Debian's docker-registry (the reference registry) on 127.0.0.1, storage under `root`,
     ended by pid. Docker lets 127.0.0.0/8 registries speak plain HTTP without configuration."""
 
@@ -927,7 +934,7 @@ class Registry:
         self.root = root
         self.limits = limits
         self.log_path = root / "registry.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc = None
         self.address = ""
 
     def start(self) -> None:
@@ -966,19 +973,6 @@ class Registry:
         url = f"http://{self.address}/v2/{name}/tags/list"
         with _DIRECT.open(url, timeout=10) as answer:
             return sorted(json.load(answer).get("tags") or [])
-
-    def read_log(self) -> str:
-        with contextlib.suppress(OSError):
-            return self.log_path.read_text(errors="replace")
-        return ""
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                _kill_group(self.proc)
 
 
 def _commit_sha(repo: Path) -> str:
