@@ -97,6 +97,18 @@ def test_a_slow_build_streaming_forever_ends_at_the_timeout(
     assert seconds < 3 + 10
 
 
+@pytest.mark.timeout(60)
+def test_status_streams_that_end_empty_are_not_reopened_in_a_tight_loop(
+    hub: hh.HostileHub, make_executor: MakeExecutor
+) -> None:
+    hub.script("executor.push", hh.push_ok())
+    hub.script("executor.queryProgress", hh.progress("empty"))
+    run, seconds = push(hub.url, make_executor(), timeout="3s")
+    assert run.outputs["build-status"] == "timeout"
+    assert len(hub.seen("executor.queryProgress")) <= 3 / 0.5 + 2  # one per pause, not hundreds
+    assert seconds < 3 + 10
+
+
 # -- retry only what is safe -----------------------------------------------------------------
 @pytest.mark.timeout(60)
 def test_429_with_retry_after_is_waited_out_on_a_safe_call(
@@ -217,6 +229,19 @@ def test_concurrent_pushes_of_one_executor_each_follow_their_own_build(
         assert run.returncode == 0, run.log
     task_ids = [run.outputs["task-id"] for run in runs]
     assert len(set(task_ids)) == 3  # three pushes, three tasks: none followed another's
+
+
+@pytest.mark.timeout(60)
+def test_without_waiting_a_task_lookup_failure_is_a_warning_and_the_push_stands(
+    hub: hh.HostileHub, make_executor: MakeExecutor
+) -> None:
+    hub.script("executor.push", hh.push_ok(task=False))
+    hub.script("executor.listAsyncTasks", hh.status(403, 40301, "not yours"))
+    run, _ = push(hub.url, make_executor(), wait="false")
+    assert run.returncode == 0, run.log
+    assert run.outputs["build-status"] == "pending"
+    assert run.outputs["executor-id"] == hh.EXECUTOR_ID
+    assert [w for w in run.annotations("warning") if "build task could not be found" in w]
 
 
 # -- nothing is lost -------------------------------------------------------------------------

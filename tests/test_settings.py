@@ -266,6 +266,13 @@ def test_reading_the_settings_prints_nothing(
     assert capsys.readouterr() == ("", "")
 
 
+def test_a_pasted_secret_with_padding_is_masked_whole() -> None:
+    """`c2VjcmV0...Ng==` in build-env looks like `NAME=VALUE`: its "name" is a secret too."""
+    pasted = "c2VjcmV0LXRva2VuLTEyMzQ1Ng=="
+    found = set(secret_values({}, {"INPUT_BUILD-ENV": pasted}))
+    assert {pasted, "c2VjcmV0LXRva2VuLTEyMzQ1Ng"} <= found
+
+
 def test_secret_values_reads_every_name_the_model_reads() -> None:
     environ = {
         "INPUT_TOKEN": "t-runner",

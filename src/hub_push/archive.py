@@ -136,7 +136,7 @@ def _walk(
                 raise ExecutorError(
                     "has a name that is not UTF-8, which the Hub cannot unpack; rename it or "
                     "list it in the executor's .gitignore",
-                    SourceLocation((folder / shown).as_posix()),
+                    _location(folder, shown),
                 )
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
@@ -169,6 +169,16 @@ def _walk(
                 skipped.append(Skipped(relative, "not a regular file"))
 
     yield from visit(root, "")
+
+
+def _location(folder: Path, name: str) -> SourceLocation:
+    """A packed file as an annotation names it: relative to the workspace (the current
+    directory, as on the runner) when it is inside it."""
+    path = folder / name
+    try:
+        return SourceLocation(path.relative_to(Path.cwd().resolve()).as_posix())
+    except ValueError:
+        return SourceLocation(path.as_posix())
 
 
 def _is_utf8(name: str) -> bool:
@@ -241,7 +251,7 @@ def _unreadable(location: SourceLocation, exc: OSError) -> ExecutorError:
 
 def _prepare(folder: Path, name: str, path: Path, scratch: Path) -> _Entry:
     """Read the file once: its method, CRC-32 and sizes (and its deflated bytes)."""
-    location = SourceLocation((folder / name).as_posix())
+    location = _location(folder, name)
     try:
         reader = path.open("rb")
     except OSError as exc:

@@ -11,6 +11,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -63,7 +64,7 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, object]:
     add("--dry-run", dest="dry_run", action="store_true")
     add("--preflight", action=argparse.BooleanOptionalAction, help="Jina Hub's build check")
     add("--summary", action=argparse.BooleanOptionalAction)
-    add("--github-token", dest="github_token", help="prefer GITHUB_TOKEN / HUB_PUSH_GITHUB_TOKEN")
+    add("--github-token", dest="github_token", help="prefer HUB_PUSH_GITHUB_TOKEN")
     add("--status-check", dest="status_check", action="store_true")
     add("--check-run", dest="check_run", action="store_true")
     add("--comment", action="store_true")
@@ -115,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 #: After the run's deadline, how long the GitHub reporters may still take.
 GITHUB_GRACE_SECONDS = 30.0
+#: How long the `pending` status may take, out of the push's own time.
+STARTED_SECONDS = 15.0
 
 
 def _none(_name: str) -> None:
@@ -142,14 +145,12 @@ class GitHubReporting:
 
     def __init__(self, reporter: PullRequestReporter, deadline: Deadline) -> None:
         self.reporter = reporter
-        self.deadline = deadline
+        self.deadline = deadline  # for the reports at the end: the run's deadline plus a grace
 
     @classmethod
     def start(cls, settings: Settings, deadline: Deadline) -> GitHubReporting | None:
-        if (
-            not (settings.status_check or settings.check_run or settings.comment)
-            and not settings.save_secret_as
-        ):
+        reports = (settings.status_check, settings.check_run, settings.comment)
+        if not any(reports) and not settings.save_secret_as:
             return None
         from hub_push.github_context import GitHubContext
         from hub_push.pull_request import GitHubFeatures, PullRequestReporter
@@ -168,11 +169,12 @@ class GitHubReporting:
         return cls(PullRequestReporter(features, context, deadline=deadline.at), deadline)
 
     def started(self, executor_name: str) -> None:
-        self.reporter.started(executor_name)
+        """The `pending` status: a few seconds at most, so GitHub never eats the push's time."""
+        self.reporter.started(executor_name, deadline=time.monotonic() + STARTED_SECONDS)
 
     def save_secret(self, outcome: Outcome) -> list[str]:
         """Notes for the summary: the names (never the values) of the secrets saved."""
-        saved = self.reporter.save_secret(outcome)
+        saved = self.reporter.save_secret(outcome, deadline=self.deadline.at)
         if not saved:
             return []
         return [f"Saved as repository secrets: {', '.join(f'`{name}`' for name in saved)}."]
@@ -184,7 +186,9 @@ class GitHubReporting:
         if outcome.error_location is not None:
             where = outcome.error_location
             problems.append(Annotation(where.file, where.line, outcome.error))
-        self.reporter.finished(outcome, markdown=markdown, annotations=problems)
+        self.reporter.finished(
+            outcome, markdown=markdown, annotations=problems, deadline=self.deadline.at
+        )
 
 
 def _annotate(error: HubPushError) -> None:

@@ -13,10 +13,6 @@ class Deadline:
 
     at: float
 
-    @classmethod
-    def after(cls, seconds: float) -> Deadline:
-        return cls(time.monotonic() + seconds)
-
     def remaining(self) -> float:
         return max(0.0, self.at - time.monotonic())
 

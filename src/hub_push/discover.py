@@ -43,7 +43,7 @@ from dulwich.objects import Commit, ObjectID, ShaFile, Tag, Tree
 from dulwich.refs import Ref, check_ref_format
 from dulwich.repo import ParentsProvider, Repo
 
-from hub_push.errors import InputError
+from hub_push.errors import HubPushError, InputError
 
 if TYPE_CHECKING:
     from dulwich.object_store import BaseObjectStore
@@ -301,14 +301,16 @@ def _changed_paths(top: Path, base: str) -> set[str]:
         if not Path(repo.controldir()).is_dir():  # `.git` names a folder that is gone
             repo.close()
             raise NotGitRepository(f"no folder `{repo.controldir()}`")
+    except HubPushError:
+        raise  # a cancel (SIGTERM) is the run's
     except Exception as exc:  # NotGitRepository, UnsupportedExtension (a partial clone), OSError
         raise InputError(
             "changed-since", f"cannot read the git repository in `{worktree}`: {_why(exc)}"
         ) from None
     try:
         return _compare(repo, top.relative_to(worktree).parts, base)
-    except (_EveryExecutor, InputError):
-        raise
+    except (_EveryExecutor, HubPushError):
+        raise  # InputError, or a cancel (SIGTERM)
     except Exception as exc:  # a corrupt object or pack: an error, never a traceback
         raise InputError(
             "changed-since", f"cannot read the git repository in `{worktree}`: {_why(exc)}"

@@ -184,6 +184,21 @@ def folder_in_workspace(path: str, workspace: Path, *, input_name: str = "path")
     return folder
 
 
+def name_of(folder: Path) -> str:
+    """The executor's name as far as it can be told without checking anything (metas.name,
+    then manifest.yml's name, then the folder's name): for reports before the checks ran."""
+    for file, keys in ((CONFIG_FILE, ("metas", "name")), (MANIFEST_FILE, ("name",))):
+        try:
+            node: object = yaml.safe_load((folder / file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+            continue
+        for key in keys:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, str) and node.strip():
+            return node.strip()
+    return folder.name
+
+
 def require_folder(folder: Path) -> None:
     """`ExecutorError` unless `folder` is a folder."""
     if not folder.is_dir():

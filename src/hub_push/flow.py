@@ -26,6 +26,7 @@ from hub_push.errors import (
     Cancelled,
     DeadlineError,
     ExecutorError,
+    HubError,
     HubPushError,
     InputError,
     InputErrors,
@@ -38,13 +39,14 @@ from hub_push.executor import (
     dockerfile_in_folder,
     folder_in_workspace,
     load_executor,
+    name_of,
     require_folder,
 )
 from hub_push.hub.models import ProgressEvent, PushEvent, PushRequest
 from hub_push.outcome import LOG_TAIL, Outcome, Status
 from hub_push.preflight import preflight
 from hub_push.progress import Progress
-from hub_push.ref_tags import RefTagsError, derive_tags, split_auto
+from hub_push.ref_tags import AUTO, RefTagsError, derive_tags, split_auto
 from hub_push.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -112,7 +114,7 @@ def load(overrides: Mapping[str, object], outcome: Outcome) -> Settings:
         settings = load_settings(overrides)
         outcome.hub_url = settings.hub_url
         outcome.protected_tags = tuple(settings.protected_tags)
-        outcome.tags = tuple(settings.all_tags)
+        outcome.tags = tuple(tag for tag in settings.all_tags if tag != AUTO)
         return settings
 
 
@@ -176,6 +178,7 @@ def _tags_of_this_push(settings: Settings, outcome: Outcome) -> Settings | None:
         raise InputError(error.input_name, str(error)) from None
     if derived.skipped:
         outcome.status = "skipped"
+        outcome.tags = outcome.protected_tags = ()
         outcome.remarks.append(f"Not for this executor: {derived.skipped_reason}")
         gha.notice(f"Nothing to push: {derived.skipped_reason}", title="tags: auto")
         return None
@@ -203,6 +206,8 @@ def _publish(
     with gha.group("Executor"):
         folder = folder_in_workspace(settings.path, gha.workspace())
         require_folder(folder)
+        outcome.executor_name = settings.name or name_of(folder)
+        on_started(outcome.executor_name)  # a reporter's cue, before any check can fail
         if settings.dockerfile:  # the input first: an error that names it, not the Hub's code
             dockerfile_in_folder(folder, settings.dockerfile)
         if settings.preflight:
@@ -227,7 +232,6 @@ def _publish(
         )
         push_id = settings.name or executor.name  # `name` (or UUID8) picks the executor
         outcome.executor_name = push_id
-        on_started(push_id)
         jtype = executor.jtype or "named by the Hub"
         gha.info(f"Executor {executor.name} (class {jtype}) in {settings.path}")
         for placeholder in executor.placeholders:
@@ -322,6 +326,13 @@ def _already_released(hub: HubClient, outcome: Outcome, request: PushRequest) ->
                 "never be pushed again.",
                 code=40901,
             )
+    unknown = [tag for tag, tagged in found.items() if tagged is not None and not tagged.md5]
+    if unknown:
+        gha.warning(
+            f"The Hub does not say which archive {', '.join(unknown)} holds: skipped without "
+            "comparing the content.",
+            title="if-exists",
+        )
     outcome.record_executor(existing[0].executor)
     outcome.status = "skipped"
     listed = ", ".join(f"`{tag}`" for tag in found)
@@ -358,9 +369,20 @@ def _upload_and_follow(
         for warning in result.warnings:
             gha.warning(warning, title="Jina Hub")
         gha.info(result.message or f"Pushed {result.executor.name or request.id} ({executor_id})")
-        task_id = result.task_id or hub.find_task(
-            executor_id or request.id, commit_id=result.executor.commit_id, since=started
-        )
+        task_id = result.task_id
+        if not task_id:
+            try:
+                task_id = hub.find_task(
+                    executor_id or request.id,
+                    commit_id=result.executor.commit_id,
+                    since=started,
+                    secret=request.secret or returned_secret or None,
+                )
+            except HubError as error:
+                if settings.wait:
+                    raise
+                # Not waiting: the push stands; the task is only a detail then.
+                gha.warning(f"The build task could not be found: {error}", title="Jina Hub")
         outcome.task_id = task_id
         if task_id:
             gha.info(f"Build task: {task_id}")

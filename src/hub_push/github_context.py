@@ -127,10 +127,6 @@ class GitHubContext:
         )
 
     @property
-    def is_pull_request(self) -> bool:
-        return self.pr_number is not None
-
-    @property
     def is_bot(self) -> bool:
         """Dependabot's runs get a read-only token and no secrets, like a fork's."""
         return self.actor == "dependabot[bot]"

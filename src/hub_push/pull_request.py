@@ -31,6 +31,7 @@ from github.Repository import Repository
 from urllib3.response import BaseHTTPResponse
 
 from hub_push import github_actions as gha
+from hub_push.errors import HubPushError
 from hub_push.github_context import PULL_REQUEST_EVENTS, GitHubContext
 from hub_push.outcome import OK_STATUSES, Outcome
 from hub_push.summary import HEADINGS
@@ -82,11 +83,6 @@ class GitHubFeatures:
     sha: str = ""  # overrides the commit the status / check run goes on
     context: str = ""  # overrides `hub-push/<executor name>`
     save_secret_as: str = ""  # PREFIX: store PREFIX_NAME and PREFIX_SECRET
-
-    @property
-    def enabled(self) -> bool:
-        """True when the run needs the GitHub client at all."""
-        return self.status_check or self.check_run or self.comment or bool(self.save_secret_as)
 
 
 @dataclass(frozen=True)
@@ -481,6 +477,8 @@ class PullRequestReporter:
             reason += f" ({error.status})"
         except GithubException as error:
             reason = self._github_error(feature, error)
+        except HubPushError:
+            raise  # a cancel (SIGTERM) is the run's, not a GitHub failure
         except Exception as error:  # a timeout, a lost connection, malformed JSON…
             reason = f"{type(error).__name__}: {one_line(str(error), 300)}"
         gha.warning(

@@ -426,9 +426,22 @@ def secret_values(overrides: Mapping[str, object], environ: Mapping[str, str]) -
                 continue
             if field == "build_env":
                 for line in build_env_lines(raw):
-                    yield line.split("=", 1)[1] if "=" in line else line
+                    yield from _build_env_secrets(line)
             elif isinstance(raw, str | SecretStr):
                 yield raw.get_secret_value() if isinstance(raw, SecretStr) else raw
+
+
+def _build_env_secrets(line: str) -> Iterator[str]:
+    """What to mask of a `build-env` line: its value; and the whole line and its "name" too
+    when the name is not one (a pasted secret with `=` in it, such as base64 padding)."""
+    if "=" not in line:
+        yield line
+        return
+    key, value = (part.strip() for part in line.split("=", 1))
+    yield value
+    if not BUILD_ENV_NAME.fullmatch(key) or key.startswith("_") or "=" in value:
+        yield line
+        yield key
 
 
 def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:

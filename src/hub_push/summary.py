@@ -26,7 +26,7 @@ HEADINGS: dict[Status, str] = {
     "invalid": "⚠️ {name} was not pushed: fix the inputs or the folder",
     "refused": "⛔ Jina Hub refused the push of {name}",
     "failed": "❌ {name} was pushed, but its build on Jina Hub failed",
-    "timeout": "⌛ {name} was pushed; its build was still running at the timeout",
+    "timeout": "⌛ The push of {name} ran out of time (`timeout`) before it or its build ended",
     "cancelled": "✋ The push of {name} was cancelled",
     "error": "❗ The push of {name} did not complete",
 }

@@ -314,10 +314,13 @@ def task_entry(
 
 def progress(ending: str = "succeeded", *, log_lines: int = 3) -> Behaviour:
     """A build's status stream: some log lines, then `succeeded` or `failed`; `forever`
-    streams log lines until the Hub stops (a slow build)."""
+    streams log lines until the Hub stops (a slow build); `empty` ends at once, saying nothing."""
 
     def answer(h: _Handler) -> None:
         h.start_stream()
+        if ending == "empty":  # a stream that ends at once, saying nothing
+            h.end_stream()
+            return
         sn = 0
 
         def log(text: str) -> None:

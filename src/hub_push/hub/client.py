@@ -64,6 +64,8 @@ STALL_TIMEOUT = 60.0
 PUSH_READ_TIMEOUT = 600.0
 #: One queryProgress stream is read at most this long before it is reopened.
 STREAM_SLICE = 30.0
+#: The pause before reopening a status stream that ended without a line.
+EMPTY_STREAM_PAUSE = 0.5
 #: The longest pause between two tries of a safe call (without a `Retry-After`).
 MAX_BACKOFF = 10.0
 #: How much longer than the upload's start a task may look created (clocks differ).
@@ -105,7 +107,7 @@ class HubClient:
             timeout=self._timeout(),
             transport=transport,
             follow_redirects=False,
-            trust_env=False,
+            trust_env=True,  # a runner's HTTPS_PROXY, NO_PROXY and SSL_CERT_FILE
         )
 
     def close(self) -> None:
@@ -191,7 +193,9 @@ class HubClient:
             raise HubError("The Hub's login check answered without a valid user name.")
         return User(name=name)
 
-    def find_task(self, executor: str, *, commit_id: str, since: datetime) -> str:
+    def find_task(
+        self, executor: str, *, commit_id: str, since: datetime, secret: str | None = None
+    ) -> str:
         """The build task of this push, from `executor.listAsyncTasks`, or "" when none is.
 
         With the commit the push created (the Hub names it on `complete`), the task is the one
@@ -200,6 +204,8 @@ class HubClient:
         tell which is ours, and that is an error rather than a guess.
         """
         form = {"id": executor, "sort": "-createdAt", "pageSize": "10"}
+        if secret:
+            form["secret"] = secret
         for attempt in range(1, 4):  # the task may be listed a moment after the push
             response = self._retrying(
                 "the build task lookup",
@@ -380,10 +386,14 @@ class HubClient:
                             raise self._http_error(
                                 response, _json(response), "The build status query failed"
                             )
+                        lines = 0
                         for line in self._lines(response, "following the build", watch.get_id):
+                            lines += 1
                             if (result := watch.take(line)) is not None:
                                 return result
-                        attempt = 0  # a stream that ended cleanly: reopen at once
+                        attempt = 0  # the stream ended before the task: reopen it
+                        if not lines:  # ...but not in a tight loop if it said nothing
+                            time.sleep(min(EMPTY_STREAM_PAUSE, self.deadline.remaining()))
                 except httpx.ReadTimeout:
                     continue  # a quiet stream: reopen it while there is time left
                 except httpx.TransportError:
