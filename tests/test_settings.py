@@ -284,3 +284,13 @@ def test_secret_values_reads_every_name_the_model_reads() -> None:
     }
     found = set(secret_values({"secret": "s-cli", "build_env": ["B=two"]}, environ))
     assert found == {"t-runner", "s-plain", "t-jina", "one", "not-a-pair", "ghs_x", "s-cli", "two"}
+
+
+def test_the_release_text_inputs_are_trimmed_like_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = load(monkeypatch, TAGS="auto", **{"TAG-PREFIX": " my-executor/ ", "ROOT": " ex\n"})
+    assert (settings.tag_prefix, settings.root) == ("my-executor/", "ex")
+    assert errors(monkeypatch, **{"CHANGED-SINCE": "main\nmore"}) == [
+        "Input `changed-since`: may not contain control characters or line breaks"
+    ]

@@ -98,10 +98,33 @@ CHOICES = {
 MAX_DURATION = timedelta(hours=24)
 #: A credential: printable ASCII without spaces (it travels in an HTTP header or a form).
 CREDENTIAL = re.compile(r"[!-~]{1,4096}")
-#: What `name` may hold: an executor name or its UUID8 (the Hub's grammar).
-EXECUTOR_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-#: `platform`: Docker platforms, comma-separated (`linux/amd64,linux/arm64/v8`).
-PLATFORMS = re.compile(r"[a-z0-9_.-]+(/[a-z0-9_.-]+){0,2}(,[a-z0-9_.-]+(/[a-z0-9_.-]+){0,2})*")
+_PLATFORM = r"[a-z0-9_.-]+(/[a-z0-9_.-]+){0,2}"
+#: The grammar of the free-text inputs that have one: (pattern, what the error says).
+GRAMMAR: dict[str, tuple[re.Pattern[str], str]] = {
+    "name": (
+        re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"),  # an executor name or its UUID8
+        "must be an executor name or ID: letters, digits, `_` and `-`, starting with a "
+        "letter or digit, at most 64 characters",
+    ),
+    "platform": (
+        re.compile(rf"{_PLATFORM}(,{_PLATFORM})*"),
+        "must be Docker platforms such as `linux/amd64,linux/arm64`",
+    ),
+    "sha": (
+        re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}"),
+        "must be a full commit SHA (40 hexadecimal characters)",
+    ),
+    "status_context": (re.compile(r".{1,100}", re.DOTALL), "may have at most 100 characters"),
+    "save_secret_as": (
+        re.compile(r"(?!GITHUB_)[A-Z][A-Z0-9_]{0,80}"),
+        "must be a secret name prefix: upper-case letters, digits and `_`, starting "
+        "with a letter, not with `GITHUB_`",
+    ),
+    "changed_since": (
+        re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}"),
+        "must be a commit SHA or a branch or tag name",
+    ),
+}
 
 
 def parse_duration(value: object) -> timedelta:
@@ -290,13 +313,6 @@ class Settings(BaseSettings):
             raise ValueError("must be " + " or ".join(f"`{a}`" for a in allowed) + default)
         return text
 
-    @field_validator("changed_since")
-    @classmethod
-    def _changed_since(cls, value: str) -> str:
-        if value and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}", value):
-            raise ValueError("must be a commit SHA or a branch or tag name")
-        return value
-
     @field_validator(
         "path",
         "name",
@@ -305,6 +321,9 @@ class Settings(BaseSettings):
         "sha",
         "status_context",
         "save_secret_as",
+        "tag_prefix",
+        "root",
+        "changed_since",
         mode="before",
     )
     @classmethod
@@ -316,47 +335,13 @@ class Settings(BaseSettings):
             raise ValueError("may not contain control characters or line breaks")
         return text
 
-    @field_validator("name")
+    @field_validator(*GRAMMAR, mode="after")
     @classmethod
-    def _name(cls, value: str) -> str:
-        if value and not EXECUTOR_REF.fullmatch(value):
-            raise ValueError(
-                "must be an executor name or ID: letters, digits, `_` and `-`, starting with a "
-                "letter or digit, at most 64 characters"
-            )
-        return value
-
-    @field_validator("sha")
-    @classmethod
-    def _sha(cls, value: str) -> str:
-        if value and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", value):
-            raise ValueError("must be a full commit SHA (40 hexadecimal characters)")
-        return value
-
-    @field_validator("status_context")
-    @classmethod
-    def _status_context(cls, value: str) -> str:
-        if len(value) > 100:
-            raise ValueError("may have at most 100 characters")
-        return value
-
-    @field_validator("save_secret_as")
-    @classmethod
-    def _save_secret_as(cls, value: str) -> str:
-        if value and (
-            not re.fullmatch(r"[A-Z][A-Z0-9_]{0,80}", value) or value.startswith("GITHUB_")
-        ):
-            raise ValueError(
-                "must be a secret name prefix: upper-case letters, digits and `_`, starting "
-                "with a letter, not with `GITHUB_`"
-            )
-        return value
-
-    @field_validator("platform")
-    @classmethod
-    def _platform(cls, value: str) -> str:
-        if value and not PLATFORMS.fullmatch(value):
-            raise ValueError("must be Docker platforms such as `linux/amd64,linux/arm64`")
+    def _grammar(cls, value: str, info: ValidationInfo) -> str:
+        """A text input in its grammar (empty: unset); the message says what it may hold."""
+        pattern, message = GRAMMAR[str(info.field_name)]
+        if value and not pattern.fullmatch(value):
+            raise ValueError(message)
         return value
 
     @field_validator("hub_url", mode="before")
