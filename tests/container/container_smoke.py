@@ -219,19 +219,7 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command to its end, in its own session, killed with its children on time-out."""
     argv = [str(c) for c in cmd]
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            start_new_session=True,
-        )
-    except OSError as error:
-        raise SmokeError(f"{what or argv[0]}: could not start: {error}") from error
+    proc = _piped(argv, env=env, cwd=cwd, what=what, stdin=stdin is not None)
     with proc:
         try:
             out, _ = proc.communicate(stdin, timeout=timeout)
@@ -263,19 +251,7 @@ def run_timed(
 ) -> tuple[int, list[tuple[float, str]]]:
     """Like `run`, but each line of output comes with the `time.monotonic()` it arrived at."""
     argv = [str(c) for c in cmd]
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            start_new_session=True,
-        )
-    except OSError as error:
-        raise SmokeError(f"{what or argv[0]}: could not start: {error}") from error
+    proc = _piped(argv, env=env, cwd=cwd, what=what, stdin=False)
     lines: list[tuple[float, str]] = []
 
     def read() -> None:
@@ -299,6 +275,25 @@ def run_timed(
     if proc.stdout is not None:
         proc.stdout.close()
     return code, lines
+
+
+def _piped(
+    argv: list[str], *, env: Mapping[str, str] | None, cwd: Path | None, what: str, stdin: bool
+) -> subprocess.Popen[str]:
+    """A command in its own session, its output (stderr too) piped as text."""
+    try:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as error:
+        raise SmokeError(f"{what or argv[0]}: could not start: {error}") from error
 
 
 def _start(argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
