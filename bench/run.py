@@ -17,8 +17,8 @@ read by a small wrapper process) of each, their ratio, hub-push's phases (read f
 as it is written), and the physical reference for the same archive bytes: a warm read, an
 MD5, and a send over a loopback socket to a sink. It also times a bare upload into the
 local Hub (a raw socket `sendfile` of the archive to `executor.push`, until the answer
-starts). Results go to `bench/results/` (`results.md`, `results.json`, and `results.png`
-when matplotlib is installed).
+starts; as many times as runs, the median). Results go to `bench/results/` (`results.md`,
+`results.json`, and `results.png` when matplotlib is installed).
 Everything it generates lives in one temporary folder, removed at the end (`--keep` keeps it).
 """
 
@@ -57,7 +57,12 @@ RESULTS = REPO / "bench" / "results"
 SDK_BIN = Path(os.environ.get("HUB_PUSH_SDK_VENV") or REPO / ".venv-sdk") / "bin" / "jina-hub"
 RUN_TIMEOUT = 300.0
 #: hub-push's log groups that start each phase (read from its stdout as it is written).
-PHASES = {"packed": "::group::Packing", "upload": "::group::Upload", "build": "::group::Build"}
+PHASES = {
+    "packing": "::group::Packing",
+    "packed": "::group::Login",  # the next group: packing has ended
+    "upload": "::group::Upload",
+    "build": "::group::Build",
+}
 
 WORDS = [
     "array", "batch", "config", "docs", "document", "embed", "encoder", "executor", "flow",
@@ -318,7 +323,8 @@ def upload_probe(hub: LocalHub, archive: Path, md5: str, name: str) -> float:
 
 
 def _wait_for_builds(hub: LocalHub, name: str, timeout: float = 120) -> None:
-    """Wait until no build task of `name` is still queued or running."""
+    """Wait until every build task of `name` has succeeded (a failed one is an error: the
+    probe's archive arrived damaged, and its md5 is checked by the build)."""
     import httpx
 
     deadline = time.monotonic() + timeout
@@ -329,8 +335,11 @@ def _wait_for_builds(hub: LocalHub, name: str, timeout: float = 120) -> None:
                 data={"id": name, "pageSize": "5"},
                 headers={"Authorization": f"token {TOKEN}"},
             ).json()
-            if all(task["status"] in ("succeeded", "failed") for task in answer["data"]):
+            statuses = {task["status"] for task in answer["data"]}
+            if statuses <= {"succeeded"}:
                 return
+            if "failed" in statuses:  # the probe's archive arrived damaged, or is refused
+                raise RuntimeError(f"a build of {name} failed: {answer['data']}")
             time.sleep(0.1)
     raise RuntimeError(f"the builds of {name} did not end within {timeout:.0f} s")
 
@@ -341,11 +350,17 @@ def _median(values: list[float]) -> float:
 
 
 def summarize(size: int, archive_mib: float, runs: list[Run], ref: dict[str, float],
-              probe: float) -> dict[str, Any]:  # fmt: skip
+              probes: list[float]) -> dict[str, Any]:  # fmt: skip
     ours = [r for r in runs if r.client == "hub-push" and r.ok]
     theirs = [r for r in runs if r.client == "official" and r.ok]
     client_side = [r.marks["build"] for r in ours if "build" in r.marks]
     packed = [r.marks["packed"] for r in ours if "packed" in r.marks]
+    started = [r.marks["packing"] for r in ours if "packing" in r.marks]
+    packing = [
+        r.marks["packed"] - r.marks["packing"]
+        for r in ours
+        if {"packed", "packing"} <= set(r.marks)
+    ]
     upload = [
         r.marks["build"] - r.marks["upload"] for r in ours if {"build", "upload"} <= set(r.marks)
     ]
@@ -357,13 +372,16 @@ def summarize(size: int, archive_mib: float, runs: list[Run], ref: dict[str, flo
         "hub_push_wall": _median([r.wall for r in ours]),
         "official_wall": _median([r.wall for r in theirs]),
         "hub_push_client_side": _median(client_side),
+        "hub_push_start_up": _median(started),
+        "hub_push_packing": _median(packing),
         "hub_push_to_packed": _median(packed),
         "hub_push_upload": _median(upload),
         "hub_push_rss_mib": max((r.peak_rss_mib for r in ours), default=float("nan")),
         "official_rss_mib": max((r.peak_rss_mib for r in theirs), default=float("nan")),
         "reference": ref,
-        "probe_upload_s": probe,
-        "probe_mib_s": archive_mib / probe if probe else float("nan"),
+        "probe_upload_s": _median(probes),
+        "probe_runs_s": probes,
+        "probe_mib_s": archive_mib / _median(probes) if probes else float("nan"),
         "hub_push_upload_mib_s": archive_mib / _median(upload) if upload else float("nan"),
     }
     row["wall_ratio"] = row["hub_push_wall"] / row["official_wall"]
@@ -404,14 +422,15 @@ def markdown(rows: list[dict[str, Any]], machine: dict[str, str], runs: int) -> 
         "",
         "hub-push's phases (median) and the local Hub's receive rate:",
         "",
-        "| size | start → packed | upload (sent → answered) | upload rate | bare upload "
-        "(`sendfile` → answer) | MD5 alone |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| size | start-up | packing | start → packed | upload (sent → answered) | upload rate "
+        "| bare upload (`sendfile` → answer) | MD5 alone |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         md5_rate = row["archive_mib"] / row["reference"]["md5"]
         out.append(
-            f"| {row['size_mib']} MiB | {row['hub_push_to_packed']:.2f} s "
+            f"| {row['size_mib']} MiB | {row['hub_push_start_up']:.2f} s "
+            f"| {row['hub_push_packing']:.2f} s | {row['hub_push_to_packed']:.2f} s "
             f"| {row['hub_push_upload']:.2f} s | {row['hub_push_upload_mib_s']:.0f} MiB/s "
             f"| {row['probe_upload_s']:.2f} s, {row['probe_mib_s']:.0f} MiB/s "
             f"| {md5_rate:.0f} MiB/s |"
@@ -517,7 +536,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 archive_mib = archive.size / MIB
                 ref = reference(archive.path)
                 os.sync()
-                probe = upload_probe(hub, archive.path, archive.md5, f"Probe{size}M")
+                probes = []
+                for number in range(runs):
+                    _forget_blobs(hub)
+                    os.sync()
+                    probes.append(
+                        upload_probe(hub, archive.path, archive.md5, f"Probe{size}M{number}")
+                    )
+                probe = _median(probes)
                 archive.path.unlink()
                 print(
                     f"   archive {archive_mib:.0f} MiB ({len(archive.stored)} stored entries), "
@@ -542,7 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             flush=True,
                         )
                 all_runs += size_runs
-                rows.append(summarize(size, archive_mib, size_runs, ref, probe))
+                rows.append(summarize(size, archive_mib, size_runs, ref, probes))
                 shutil.rmtree(folder)
                 _forget_blobs(hub)
     finally:

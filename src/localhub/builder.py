@@ -1,10 +1,12 @@
 """Build tasks: queued on push, run by worker threads, recorded line by line in the store.
 
-A "build" unpacks the stored archive, checks it with the Hub's executor rules (the build
-check of ``jina-ai/executor-normalizer``, in the shared ``executor_rules`` package), and plays
-the stages of an image build (``buildWorkspace``, ``pushImage``, ``commitSave``) so that the whole
-task takes ``build_seconds``. It ends ``succeeded`` (the commit's tags now point at it) or
-``failed`` with the reason. Tasks left unfinished by a stop are run again on the next start.
+A "build" unpacks the stored archive while its own thread checks the archive against the
+push's MD5 (so the push's answer never waits for a hash), checks it with the Hub's executor
+rules (the build check of ``jina-ai/executor-normalizer``, in the shared ``executor_rules``
+package), and plays the stages of an image build (``buildWorkspace``, ``pushImage``,
+``commitSave``) so that the whole task takes ``build_seconds``. It ends ``succeeded`` (the
+commit's tags now point at it) or ``failed`` with the reason (a damaged upload: 40003).
+Tasks left unfinished by a stop are run again on the next start.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import executor_rules
-from localhub.errors import SERVER_INTERNAL
+from localhub.errors import DATA_STREAM_BROKEN, SERVER_INTERNAL
 from localhub.store import FAILED, SUCCEEDED, Commit, Store, StoredExecutor, Task
 from localhub.unpack import MAX_UNPACKED_BYTES, UnsafeArchiveError, unpack
 
@@ -26,6 +29,8 @@ log = logging.getLogger("localhub")
 
 #: How many log lines a typical build writes; the build's time is spread over them.
 _PLANNED_LINES = 14
+#: Pieces the archive's MD5 is read in.
+_HASH_CHUNK = 1024 * 1024
 
 
 class Changes:
@@ -63,6 +68,40 @@ class BuildRejected(Exception):
         super().__init__(reason)
         self.reason = reason
         self.code = code
+
+
+class _ArchiveMd5:
+    """The MD5 of a stored archive, read by its own thread (while the build unpacks it)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._digest = hashlib.md5()  # noqa: S324 - the protocol's checksum, not security
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, name="localhub-md5", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with self._path.open("rb") as archive:
+                while chunk := archive.read(_HASH_CHUNK):
+                    self._digest.update(chunk)
+        except OSError as exc:
+            self._error = exc
+
+    def check(self, md5sum: str) -> None:
+        """Wait for the hash; a damaged upload (not the MD5 the push said) fails the build."""
+        self._thread.join()
+        if self._error is not None:
+            raise BuildRejected(
+                f"The uploaded archive can't be read: {self._error.strerror}.", SERVER_INTERNAL
+            )
+        actual = self._digest.hexdigest()
+        if actual != md5sum:
+            raise BuildRejected(
+                f"The archive arrived damaged: its md5 is {actual}, but the push says "
+                f"{md5sum}. Push again.",
+                DATA_STREAM_BROKEN,
+            )
 
 
 @dataclass
@@ -196,18 +235,21 @@ class Builder:
             self._log(
                 run,
                 "extractZip",
-                f"Unpacking the archive ({commit.size} bytes, md5 {commit.md5sum})",
+                f"Unpacking the archive ({commit.size} bytes) and checking its md5 {commit.md5sum}",
             )
             blob = self._store.blob_path(commit.blob)
             if not blob.is_file():
                 raise BuildRejected(
                     "The uploaded archive is missing from the Hub's storage.", SERVER_INTERNAL
                 )
+            md5 = _ArchiveMd5(blob)
             try:
                 files, size = unpack(blob, work, max_bytes=self._max_unpacked_bytes)
             except UnsafeArchiveError as exc:
+                md5.check(commit.md5sum)  # a damaged upload explains a broken ZIP best
                 raise BuildRejected(str(exc), executor_rules.OTHER) from None
-            self._log(run, "extractZip", f"Unpacked {files} file(s), {size} bytes")
+            md5.check(commit.md5sum)
+            self._log(run, "extractZip", f"Unpacked {files} file(s), {size} bytes; md5 checked")
             verdict = executor_rules.judge(
                 work, dockerfile=commit.dockerfile or None, build_env=(commit.build_env or {})
             )

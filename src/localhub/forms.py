@@ -2,20 +2,17 @@
 
 The archive of a push is never held in memory: python-multipart's streaming parser hands over
 the bytes of the ``file`` part piece by piece (read from the socket in pieces of up to
-:data:`CHUNK` bytes), and they go straight to a file under ``DIR/uploads``. Their MD5 (the
-protocol's checksum; the only hash the Hub needs) is computed by a second thread as they
-arrive, so hashing and receiving overlap; the answer waits only for the hash's tail.
+:data:`CHUNK` bytes), and they go straight to a file under ``DIR/uploads``. Nothing is hashed
+on this path, so an upload is received at the speed of the socket and the disk: the
+protocol's MD5 is checked by the build, which reads the archive anyway (``builder.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import queue
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
@@ -38,8 +35,6 @@ if TYPE_CHECKING:
 
 #: Largest piece of a body read at once (and written to disk at once).
 CHUNK = 1024 * 1024
-#: Pieces received but not hashed yet (memory: at most this many pieces).
-_HASH_BACKLOG = 8
 #: Text fields and non-multipart bodies are small; anything bigger is refused.
 MAX_FIELD_BYTES = 1024 * 1024
 
@@ -50,7 +45,8 @@ class UploadedFile:
 
     path: Path
     size: int
-    md5: str
+    #: The MD5 the push claims for it (its ``md5sum`` field); the build checks it.
+    md5sum: str = ""
 
     def discard(self) -> None:
         """Remove the saved file (when the upload is refused)."""
@@ -203,33 +199,6 @@ def _json_fields(body: bytes) -> dict[str, str]:
     return fields
 
 
-class _Md5Thread:
-    """The MD5 of an upload, computed by its own thread while the upload is received."""
-
-    def __init__(self) -> None:
-        self._digest = hashlib.md5()  # noqa: S324 - the protocol's checksum, not security
-        self._pieces: queue.Queue[memoryview | None] = queue.Queue(_HASH_BACKLOG)
-        self._thread = threading.Thread(target=self._run, name="localhub-md5", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (piece := self._pieces.get()) is not None:
-            self._digest.update(piece)
-
-    def update(self, piece: memoryview) -> None:
-        self._pieces.put(piece)
-
-    def hexdigest(self) -> str:
-        """Wait for the pieces still queued, then the digest."""
-        self.close()
-        return self._digest.hexdigest()
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._pieces.put(None)
-            self._thread.join()
-
-
 class _MultipartReader:
     """Callbacks for python-multipart: text fields in memory, the file part on disk."""
 
@@ -246,7 +215,6 @@ class _MultipartReader:
         self._value = bytearray()
         self._out: IO[bytes] | None = None
         self._out_path: Path | None = None
-        self._md5: _Md5Thread | None = None
         self._size = 0
         self._too_large = False
         self._field_too_large = False
@@ -277,9 +245,6 @@ class _MultipartReader:
             if self._out is not None:
                 self._out.close()
                 self._out = None
-            if self._md5 is not None:
-                self._md5.close()
-                self._md5 = None
         if self._too_large:
             self._abort()
             raise RpcError(
@@ -331,14 +296,10 @@ class _MultipartReader:
             fd, name = tempfile.mkstemp(prefix="upload-", suffix=".zip", dir=self._uploads_dir)
             self._out = os.fdopen(fd, "wb", buffering=CHUNK)
             self._out_path = Path(name)
-            if self._md5 is not None:
-                self._md5.close()
-            self._md5 = _Md5Thread()
             self._size = 0
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
-        # No copy of the received bytes (immutable): the queued view keeps them alive.
-        piece = memoryview(data if isinstance(data, bytes) else bytes(data))[start:end]
+        piece = memoryview(data)[start:end]  # no copy of the received bytes
         if not self._is_file:
             if len(self._value) + len(piece) > MAX_FIELD_BYTES:
                 self._field_too_large = True
@@ -348,22 +309,19 @@ class _MultipartReader:
         self._size += len(piece)
         if self._max_upload is not None and self._size > self._max_upload:
             self._too_large = True
-        if self._too_large or self._out is None or self._md5 is None:
+        if self._too_large or self._out is None:
             return
         self._out.write(piece)
-        self._md5.update(piece)
 
     def _on_part_end(self) -> None:
         if self._is_file:
             if self._out is not None:
                 self._out.close()
                 self._out = None
-            md5, self._md5 = self._md5, None
-            digest = md5.hexdigest() if md5 is not None else ""
             if self._out_path is not None and self._too_large:
                 self._out_path.unlink(missing_ok=True)
             elif self._out_path is not None:
-                self._form.file = UploadedFile(path=self._out_path, size=self._size, md5=digest)
+                self._form.file = UploadedFile(path=self._out_path, size=self._size)
             self._out_path = None
         elif self._name is not None:
             self._form.fields[self._name] = self._value.decode("utf-8", "replace")

@@ -9,6 +9,7 @@ schema are the backstop: a second row for one protected tag can't exist.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import sqlite3
@@ -473,10 +474,10 @@ class Store:
         return self.blobs_dir / blob
 
     def keep_upload(self, upload: Path, md5: str) -> str:
-        """Move an upload (a rename, no copy) into the blob folder; return its blob key.
+        """Move an upload (a link, no copy) into the blob folder; return its blob key.
 
         Each upload is its own blob, ``md5/AB/MD5-RANDOM.zip``: named by the protocol's
-        checksum, which the upload was verified against, but never shared by two uploads, so
+        checksum (the push's ``md5sum``; its build checks it), but never shared by two uploads, so
         an MD5 collision can't swap one executor's archive for another's. (Blobs of earlier
         versions, keyed ``sha256/…``, stay readable: a key is just a path under ``blobs/``.)
         """
@@ -484,10 +485,11 @@ class Store:
         folder.mkdir(parents=True, exist_ok=True)
         while True:
             key = f"md5/{md5[:2]}/{md5}-{secrets.token_hex(8)}.zip"
-            target = self.blob_path(key)
-            try:  # claim the name atomically, then move the upload onto it
-                target.touch(exist_ok=False)
+            try:  # a new name, claimed atomically: a link fails if the name is taken
+                os.link(upload, self.blob_path(key))
             except FileExistsError:
                 continue
-            upload.replace(target)
+            # Not a rename onto a claimed name: on ext4 that writes the whole upload out to
+            # disk before it returns (auto_da_alloc), which held the push's answer ~0.5 s/GiB.
+            upload.unlink()
             return key

@@ -7,17 +7,34 @@ import secrets
 from pathlib import Path
 
 import httpx
+import pytest
 from hubkit import ALICE, USERS, HubApi, encode_multipart, make_executor_folder, zip_folder
 
 from hub_push.archive import pack
 from support.localhub_process import LocalHub, local_hub
 
 
-def test_md5sum_mismatch_is_refused_with_40003(api: HubApi, folder: Path) -> None:
-    result = api.push(folder, token=ALICE, md5sum="0" * 32)
-    assert result.status_code == 400
-    assert result.status == 40003
-    assert "md5" in result.readable
+def test_a_damaged_upload_fails_its_build_with_40003_and_keeps_no_tag(
+    api: HubApi, folder: Path
+) -> None:
+    """The push's answer does not wait for a hash of the upload: its build checks the md5."""
+    result = api.push(folder, token=ALICE, md5sum="0" * 32, protected=["v1"])
+    assert result.complete is not None
+    final = api.final_report(result.task_id or "")
+    assert final["status"] == "failed"
+    assert final["error"]["code"] == 40003
+    assert "arrived damaged" in final["message"] and "0" * 32 in final["message"]
+    assert api.package(folder.name, tag="v1").status_code == 404
+    assert api.push(folder, token=ALICE, protected=["v1"]).complete is not None  # released
+
+
+@pytest.mark.parametrize("md5sum", ["x", "0" * 31, "g" * 32, "0" * 33])
+def test_an_md5sum_that_is_not_an_md5_is_refused_with_40001(
+    api: HubApi, folder: Path, md5sum: str
+) -> None:
+    result = api.push(folder, token=ALICE, md5sum=md5sum)
+    assert (result.status_code, result.status) == (400, 40001)
+    assert "md5sum" in result.readable
     assert api.package(folder.name).status_code == 404
 
 
