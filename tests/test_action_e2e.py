@@ -370,3 +370,38 @@ def test_the_hub_page_link_points_at_the_hub_pushed_to(
     page = httpx.get(url, timeout=10, trust_env=False)
     assert page.status_code == 200
     assert f"<h1>{folder.name}</h1>" in page.text
+
+
+def test_an_archive_over_max_archive_size_fails_before_the_upload_naming_its_largest_files(
+    alice: str, shared_hub, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor(files={"vocab.txt": "token\n" * 1000})
+    (folder / "model.onnx").write_bytes(os.urandom(300_000))  # stored: the archive is > 293 KiB
+    for extra in ({}, {"dry-run": "true"}):
+        run = push(shared_hub.url, folder, token=alice, **{"max-archive-size": "200kB"}, **extra)
+        assert run.returncode == 1, run.log
+        (error,) = run.annotations()
+        assert "more than `max-archive-size` (195.3 KiB)" in error
+        assert "Its largest files: model.onnx (293.0 KiB), vocab.txt (5.9 KiB)" in error
+        assert "raise `max-archive-size`" in run.summary  # the hint
+        assert run.outputs["build-status"] == "invalid"
+        assert len(run.outputs["archive-md5"]) == 32  # packed, measured, not sent
+        assert "Login" not in run.log and "Upload" not in run.log
+    fits = push(shared_hub.url, folder, token=alice, **{"max-archive-size": "1MiB"})
+    assert fits.returncode == 0, fits.log
+    assert fits.outputs["build-status"] == "succeeded"
+
+
+def test_the_hubs_own_size_refusal_names_max_archive_size(
+    alice: str, users: dict[str, str], make_executor: MakeExecutor, tmp_path: Path
+) -> None:
+    folder = make_executor()
+    (folder / "model.onnx").write_bytes(os.urandom(100_000))
+    extra = ["--max-upload-bytes", "50000"]
+    with local_hub(tmp_path / "small", users=users, extra_args=extra) as hub:
+        run = push(hub.url, folder, token=alice)
+    assert run.returncode == 1
+    (error,) = run.annotations()
+    assert "50000 bytes" in error
+    assert run.outputs["build-status"] == "refused"
+    assert "Set `max-archive-size` to the Hub" in run.summary

@@ -67,6 +67,11 @@ BAD_INPUTS: list[tuple[dict[str, str], str]] = [
     ({"dry-run": "on"}, "Input `dry-run`"),
     ({"preflight": "no"}, "Input `preflight`"),
     ({"summary": "off"}, "Input `summary`"),
+    ({"max-archive-size": "5K"}, "Input `max-archive-size`"),
+    ({"max-archive-size": "0"}, "Input `max-archive-size`"),
+    ({"max-archive-size": "-1MB"}, "Input `max-archive-size`"),
+    ({"max-archive-size": "2 GB GB"}, "Input `max-archive-size`"),
+    ({"max-archive-size": "100B"}, "more than `max-archive-size` (100 B)"),  # packed, too big
     ({"path": "../outside"}, "Input `path`"),
     ({"path": "/etc"}, "Input `path`"),
     ({"path": "link-out"}, "Input `path`"),

@@ -9,6 +9,7 @@ import pytest
 from hub_push.cli import main, parse_args
 from hub_push.errors import InputErrors
 from hub_push.settings import DEFAULT_HUB_URL, Settings, load_settings, secret_values
+from hub_push.sizes import format_size
 
 
 @pytest.fixture(autouse=True)
@@ -128,6 +129,42 @@ def test_timeout_refuses_what_is_not_a_positive_duration(
 ) -> None:
     (message,) = errors(monkeypatch, timeout=text)
     assert message.startswith("Input `timeout`:")
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("", None),
+        ("123", 123),
+        ("500MB", 500_000_000),
+        ("2GiB", 2 * 1024**3),
+        ("2 gib", 2 * 1024**3),
+        ("1.5GB", 1_500_000_000),
+        ("64 KiB", 65536),
+        (" 10kB ", 10_000),
+    ],
+)
+def test_max_archive_size_takes_sizes_in_decimal_and_binary_units(
+    monkeypatch: pytest.MonkeyPatch, text: str, size: int | None
+) -> None:
+    assert load(monkeypatch, **{"max-archive-size": text}).max_archive_size == size
+
+
+@pytest.mark.parametrize("text", ["5K", "0", "-1MB", "1e9", "2 GB GB", "GB", "2PB", "9" * 30])
+def test_max_archive_size_refuses_what_is_not_a_size(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    (message,) = errors(monkeypatch, **{"max-archive-size": text})
+    assert message.startswith("Input `max-archive-size`:")
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [(0, "0 B"), (1023, "1023 B"), (2048, "2.0 KiB"), (5 * 1024**2 // 2, "2.5 MiB"),
+     (int(1.9 * 1024**3), "1.9 GiB"), (3 * 1024**5, "3072.0 TiB")],
+)  # fmt: skip
+def test_sizes_are_shown_in_binary_units(size: int, text: str) -> None:
+    assert format_size(size) == text
 
 
 def test_visibility_names_the_allowed_values(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -63,6 +63,7 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, object]:
     add("--verbose", action="store_true")
     add("--dry-run", dest="dry_run", action="store_true")
     add("--preflight", action=argparse.BooleanOptionalAction, help="Jina Hub's build check")
+    add("--max-archive-size", dest="max_archive_size", metavar="SIZE", help="e.g. 2GiB, 500MB")
     add("--summary", action=argparse.BooleanOptionalAction)
     add("--github-token", dest="github_token", help="prefer HUB_PUSH_GITHUB_TOKEN")
     add("--status-check", dest="status_check", action="store_true")

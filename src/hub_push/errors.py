@@ -75,6 +75,10 @@ class PreflightError(ExecutorError):
         self.code = code  # the build check's code: 4000, 4001, 4002 or 5000
 
 
+class ArchiveTooLargeError(ExecutorError):
+    """The packed folder is larger than `max-archive-size`, the largest archive the Hub takes."""
+
+
 class HubError(HubPushError):
     """The Hub answered something we cannot use (or could not be asked)."""
 

@@ -11,15 +11,16 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub_push import github_actions as gha
-from hub_push.archive import packed
+from hub_push.archive import Archive, packed
 from hub_push.deadline import Deadline
 from hub_push.errors import (
+    ArchiveTooLargeError,
     BuildError,
     BuildFailedError,
     BuildTimeoutError,
@@ -48,6 +49,7 @@ from hub_push.preflight import preflight
 from hub_push.progress import Progress
 from hub_push.ref_tags import AUTO, RefTagsError, derive_tags, split_auto
 from hub_push.settings import Settings, load_settings
+from hub_push.sizes import format_size
 
 if TYPE_CHECKING:
     from hub_push.hub.client import HubClient
@@ -256,12 +258,28 @@ def _publish(
                 gha.warning(f"Left out of the archive: {skipped.path} ({skipped.reason})")
         if not archive.files:
             raise ExecutorError(f"Nothing to push: every file in `{settings.path}` is ignored.")
+        if settings.max_archive_size is not None and archive.size > settings.max_archive_size:
+            raise _too_large(executor.folder, archive, settings.max_archive_size)
         if settings.dry_run:
             outcome.status = "dry-run"
             gha.notice("Dry run: the executor is valid and packed; nothing was uploaded.")
             return
         request = _push_request(settings, push_id, archive.md5)
         _push_and_build(settings, outcome, request, archive.path, deadline)
+
+
+def _too_large(folder: Path, archive: Archive, limit: int) -> ArchiveTooLargeError:
+    """The refusal of an archive over `max-archive-size`, naming its largest files."""
+    sizes = []
+    for name in archive.files:
+        with suppress(OSError):
+            sizes.append(((folder / name).stat().st_size, name))
+    largest = ", ".join(f"{name} ({format_size(size)})" for size, name in sorted(sizes)[-3:][::-1])
+    return ArchiveTooLargeError(
+        f"The archive is {format_size(archive.size)} ({archive.size} bytes), more than "
+        f"`max-archive-size` ({format_size(limit)}), the largest the Hub takes; nothing was "
+        f"uploaded. Its largest files: {largest}."
+    )
 
 
 def _push_request(settings: Settings, push_id: str, md5: str) -> PushRequest:

@@ -8,6 +8,7 @@ the action's inputs (`token`, `wait`, `name`/`secret`, …). A Hubble status cod
 from __future__ import annotations
 
 from hub_push.errors import (
+    ArchiveTooLargeError,
     BuildFailedError,
     BuildTimeoutError,
     Cancelled,
@@ -25,14 +26,20 @@ _NOT_ALLOWED = (
     "SECRET may update it."
 )
 
+_TOO_LARGE = (
+    "The archive is too large for the Hub: list data, models and build outputs in the "
+    "executor's .gitignore. Set `max-archive-size` to the Hub's limit to learn this before "
+    "uploading."
+)
+
 #: By Hubble status code.
 BY_CODE: dict[int, str] = {
     40102: _NOT_ALLOWED,
     40301: _NOT_ALLOWED,
     40901: "A protected tag can be pushed only once, ever. Push a new version tag, or leave this "
     "one out of `protected-tags` and `tags`.",
-    41301: "The archive is too large for the Hub: list data, models and build outputs in the "
-    "executor's .gitignore.",
+    41301: _TOO_LARGE,
+    41302: _TOO_LARGE,
     42202: "Another account owns this name. Rename `metas.name` in config.yml, or push with the "
     "owner's `token` (or `name` + `secret`).",
     42205: "The Hub could not find exactly one Executor class matching `jtype` in config.yml.",
@@ -40,6 +47,8 @@ BY_CODE: dict[int, str] = {
 
 #: By kind of error (the most specific class that is listed applies).
 BY_KIND: dict[type, str] = {
+    ArchiveTooLargeError: "List data, models and build outputs the Hub does not need in the "
+    "executor's .gitignore (or raise `max-archive-size` if the Hub takes more).",
     InputErrors: "Fix the inputs named above in the workflow file; nothing was uploaded.",
     Cancelled: "The run was cancelled; the Hub may still be building what was pushed.",
     HubUnreachableError: "Check `hub-url`, or rerun the job if the Hub was briefly down.",

@@ -32,6 +32,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from hub_push.errors import InputError, InputErrors
 from hub_push.hub.usage import JINA_HUB_API
 from hub_push.ref_tags import AUTO
+from hub_push.sizes import format_size
 
 DEFAULT_HUB_URL = JINA_HUB_API
 BUILD_ENV_NAME = re.compile(r"^[A-Z0-9_]+$")
@@ -125,6 +126,37 @@ GRAMMAR: dict[str, tuple[re.Pattern[str], str]] = {
         "must be a commit SHA or a branch or tag name",
     ),
 }
+
+
+#: The units of `max-archive-size`: decimal (kB, MB, GB, TB) and binary (KiB, MiB, GiB, TiB).
+SIZE_UNITS = {
+    "": 1, "b": 1,
+    "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
+}  # fmt: skip
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([A-Za-z]*)")
+#: The largest `max-archive-size` taken (a mistyped unit should not pass as "no limit").
+MAX_SIZE = 1024**5
+
+
+def parse_size(value: object) -> int | None:
+    """`500MB`, `2GiB`, `1.5GB` or a plain number of bytes; empty: None (no limit known)."""
+    if value is None or isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    match = _SIZE.fullmatch(text)
+    unit = SIZE_UNITS.get(match.group(2).lower()) if match else None
+    if match is None or unit is None:
+        raise ValueError(
+            "must be a size such as `500MB`, `2GiB` or a number of bytes "
+            "(units: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+        )
+    size = int(float(match.group(1)) * unit)
+    if not 0 < size <= MAX_SIZE:
+        raise ValueError("must be more than 0 bytes and at most 1 PiB")
+    return size
 
 
 def parse_duration(value: object) -> timedelta:
@@ -229,6 +261,7 @@ class Settings(BaseSettings):
     verbose: bool = _input(False, "verbose")
     dry_run: bool = _input(False, "dry_run")
     preflight: bool = _input(True, "preflight")
+    max_archive_size: int | None = _input(None, "max_archive_size")
     summary: bool = _input(True, "summary")
     github_token: SecretStr | None = _input(None, "github_token")
     status_check: bool = _input(False, "status_check")
@@ -297,6 +330,11 @@ class Settings(BaseSettings):
     @classmethod
     def _duration(cls, value: object) -> timedelta:
         return parse_duration(value)
+
+    @field_validator("max_archive_size", mode="before")
+    @classmethod
+    def _size(cls, value: object) -> int | None:
+        return parse_size(value)
 
     @field_validator("visibility", "if_exists", "mode", mode="before")
     @classmethod
@@ -386,6 +424,8 @@ class Settings(BaseSettings):
             return str(value).lower()
         if isinstance(value, timedelta):
             return f"{value.total_seconds():g}s"
+        if field == "max_archive_size":
+            return format_size(value) if value else "(no limit known)"
         if isinstance(value, list):
             return ", ".join(value)
         return str(value)

@@ -11,6 +11,7 @@ from html import escape
 
 from hub_push.hints import hint_for
 from hub_push.outcome import LOG_TAIL, Outcome, Status
+from hub_push.sizes import format_size
 
 #: (input, value as text) pairs, as `Settings.describe()` gives them.
 InputsDescription = Sequence[tuple[str, str]]
@@ -36,15 +37,6 @@ NAMELESS_HEADING = "⚠️ Nothing was pushed to Jina Hub: the inputs need fixin
 
 def _code(value: str) -> str:
     return f"<code>{escape(value)}</code>" if value else "—"
-
-
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024 or unit == "MiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _table(rows: list[tuple[str, str]], header: str = "| | |") -> str:
@@ -82,7 +74,7 @@ def render(outcome: Outcome, inputs: InputsDescription | None, notes: Sequence[s
     if outcome.secret:
         rows.append(("Secret", "returned by this first publish: in the masked `secret` output"))
     if outcome.archive_md5:
-        size = f", {_size(outcome.archive_size)}" if outcome.archive_size is not None else ""
+        size = f", {format_size(outcome.archive_size)}" if outcome.archive_size is not None else ""
         files = f", {outcome.archive_files} files" if outcome.archive_files is not None else ""
         rows.append(("Archive", f"md5 {_code(outcome.archive_md5)}{size}{files}"))
     rows.append(("Duration", f"{outcome.duration:.1f} s"))
