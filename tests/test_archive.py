@@ -42,6 +42,48 @@ def test_same_files_give_the_same_md5_whatever_the_mtimes(
     assert names(first.path) == sorted(names(first.path))
 
 
+def test_entries_stored_for_their_name_come_first_then_the_rest_each_in_name_order(
+    make_executor: MakeExecutor, tmp_path: Path
+) -> None:
+    """Weights first: their md5 keeps one core busy while the small files after them are
+    deflated on the other. The order is still fixed by the names alone (same files, same
+    bytes)."""
+    folder = make_executor(files={"b.txt": "b", "z/notes.md": "n"})
+    for name in ("w/b.safetensors", "a.bin", "data.dat"):
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_bytes(os.urandom(100_000))
+    written = names(pack(folder, tmp_path / "a.zip").path)
+    assert written[:2] == ["a.bin", "w/b.safetensors"]
+    assert written[2:] == sorted(written[2:])
+    assert "data.dat" in written[2:]  # stored by its content, not its name: in name order
+
+
+def test_thousands_of_small_files_are_prepared_ahead_without_holding_files_open(
+    make_executor: MakeExecutor, tmp_path: Path
+) -> None:
+    """Small files are read whole (stored or deflated) and closed at once: however far
+    ahead of the writer they are prepared, the open files stay few."""
+    folder = make_executor()
+    (folder / "weights.bin").write_bytes(os.urandom(4 * CHUNK))
+    for number in range(1500):
+        (folder / f"img{number:04d}.png").write_bytes(os.urandom(2000))  # stored: small
+        (folder / f"doc{number:04d}.txt").write_text(f"line {number}\n" * 200)  # deflated
+    fds = Path("/proc/self/fd")
+    most = 0
+
+    def watch(done: int, total: int) -> None:
+        nonlocal most
+        most = max(most, len(list(fds.iterdir())))
+
+    before = len(list(fds.iterdir()))
+    archive = pack(folder, tmp_path / "a.zip", on_progress=watch)
+    assert len(archive.files) == 3003
+    assert most - before < 32, most - before
+    with zipfile.ZipFile(archive.path) as zf:
+        assert zf.testzip() is None
+        assert zf.read("img0007.png") == (folder / "img0007.png").read_bytes()
+
+
 def test_default_rules_drop_caches_and_git_but_keep_hidden_files(
     make_executor: MakeExecutor, tmp_path: Path
 ) -> None:

@@ -2,9 +2,14 @@
 
 Like `jina hub push`: a ZIP of the folder's files, paths relative to the folder, filtered by
 the folder's top-level `.gitignore` (else a bundled Python template), with `.git` and `.jina`
-always left out. Unlike it: entries are sorted and stamped with a fixed time and mode (same
-files → same md5), files are streamed into a temporary file rather than memory, a symlink is
-never followed out of the folder, and what does not compress is stored, not deflated.
+always left out. Unlike it: entries are in a fixed order and stamped with a fixed time and
+mode (same files → same md5), files are streamed into a temporary file rather than memory, a
+symlink is never followed out of the folder, and what does not compress is stored, not
+deflated.
+
+**Order.** First the entries stored for their name (weights, archives, media), then all the
+others; each group in name order. So the md5 (one core) starts on the large files at once,
+while the small files after them are deflated on the other core.
 
 **Stored or deflated.** An entry is stored (ZIP method 0) when its name ends in a known
 weight, archive or media extension (`STORED_SUFFIXES`), or when deflating its first 64 KiB
@@ -16,12 +21,15 @@ patched: each entry's CRC-32 and sizes are known before its local header is writ
 stored file is read once for its CRC, then copied; a deflated one is compressed into a
 spool first), so every byte written is final and feeds the md5 as it is written. The work
 is shared by threads (hashing, compression and file I/O release the GIL): two prepare the
-next entries (CRC, compression), the caller's thread writes, one keeps the md5. Memory stays
-at a few buffers of `CHUNK` bytes whatever the folder's size.
+next entries (CRC, compression), the caller's thread writes, one keeps the md5. Small files
+(up to `TRIAL_BYTES`) are read whole and closed at once, and prepared as far ahead as
+`_AHEAD_BYTES` of them allow; large ones at most `_AHEAD_LARGE` ahead. Memory stays at a few
+MiB whatever the folder's size.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -37,7 +45,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 import pathspec
@@ -82,7 +90,8 @@ _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
 _END = struct.Struct("<4s4H2LH")
 _END64 = struct.Struct("<4sQ2H2L4Q")
 _END64_LOCATOR = struct.Struct("<4sLQL")
-_LOOKAHEAD = 8  # entries prepared ahead of the writer
+_AHEAD_BYTES = 16 * CHUNK  # small entries prepared ahead hold at most this many bytes
+_AHEAD_LARGE = 8  # large entries prepared ahead (an open file or a spool each)
 _WORKERS = 2  # threads preparing them
 _HASH_BACKLOG = 8  # written chunks waiting for the md5
 
@@ -209,9 +218,21 @@ def stores(name: str, head: bytes) -> bool:
     return _trial(name, head[:TRIAL_BYTES]) is None
 
 
+def _suffix(name: str) -> str:
+    """`PurePosixPath(name).suffix`, without building a path for every file packed."""
+    base = name.rpartition("/")[2]
+    dot = base.rfind(".")
+    return base[dot:] if 0 < dot < len(base) - 1 else ""
+
+
+def _known_stored(name: str) -> bool:
+    """Stored for its name alone: a known weight, archive or media extension."""
+    return _suffix(name).lower() in STORED_SUFFIXES
+
+
 def _trial(name: str, head: bytes) -> bytes | None:
     """None when the entry is stored, else `head` deflated (the whole entry when it is short)."""
-    if PurePosixPath(name).suffix.lower() in STORED_SUFFIXES:
+    if _known_stored(name):
         return None
     trial = _deflated(head)
     return None if len(trial) > STORE_RATIO * len(head) else trial
@@ -222,45 +243,55 @@ class _Entry:
     """One file, ready to be written: method, CRC-32 and sizes known, data at hand."""
 
     name: str
-    location: SourceLocation
+    #: The executor folder: where the entry's file is, for an error (`location`).
+    folder: Path
     executable: bool
     method: int
     crc: int
     size: int
     compressed_size: int
-    #: Stored: the open source, rewound, with its identity (size, mtime) when its CRC was taken.
+    #: A large stored file: the open source, rewound, with its identity (size, mtime) when its
+    #: CRC was taken; it is copied from there.
     source: IO[bytes] | None = None
     identity: tuple[int, int] = (0, 0)
-    #: Deflated: the compressed bytes (in memory, or spilled to a file when large).
-    deflated: IO[bytes] | None = None
+    #: Otherwise the bytes to write, at hand: deflated (in memory, or spilled to a file when
+    #: large), or a small stored file read whole.
+    data: IO[bytes] | None = None
     offset: int = 0
 
+    @property
+    def location(self) -> SourceLocation:
+        return _location(self.folder, self.name)
+
     def close(self) -> None:
-        for stream in (self.source, self.deflated):
+        for stream in (self.source, self.data):
             if stream is not None:
                 stream.close()
 
 
-def _unreadable(location: SourceLocation, exc: OSError) -> ExecutorError:
+def _unreadable(folder: Path, name: str, exc: OSError) -> ExecutorError:
     return ExecutorError(
         f"cannot be read ({exc.strerror or exc}); fix its permissions, or list it "
         "in the executor's .gitignore",
-        location,
+        _location(folder, name),
     )
 
 
 def _prepare(folder: Path, name: str, path: Path, scratch: Path) -> _Entry:
     """Read the file once: its method, CRC-32 and sizes (and its deflated bytes)."""
-    location = _location(folder, name)
     try:
         reader = path.open("rb")
     except OSError as exc:
-        raise _unreadable(location, exc) from None
+        raise _unreadable(folder, name, exc) from None
     try:
         status = os.fstat(reader.fileno())
         head = reader.read(TRIAL_BYTES)
         executable = bool(status.st_mode & stat.S_IXUSR)
         trial = _trial(name, head)
+        if trial is None and len(head) < TRIAL_BYTES:  # a small stored file, read whole
+            reader.close()
+            crc, size = zlib.crc32(head), len(head)
+            return _Entry(name, folder, executable, _STORED, crc, size, size, data=io.BytesIO(head))
         if trial is None:
             crc, size = zlib.crc32(head), len(head)
             while chunk := reader.read(CHUNK):
@@ -268,14 +299,14 @@ def _prepare(folder: Path, name: str, path: Path, scratch: Path) -> _Entry:
                 size += len(chunk)
             reader.seek(0)
             return _Entry(
-                name, location, executable, _STORED, crc, size, size,
+                name, folder, executable, _STORED, crc, size, size,
                 source=reader, identity=(status.st_size, status.st_mtime_ns),
             )  # fmt: skip
         if len(head) < TRIAL_BYTES:  # the whole file, deflated by the trial already
             reader.close()
             return _Entry(
-                name, location, executable, _DEFLATED, zlib.crc32(head), len(head), len(trial),
-                deflated=io.BytesIO(trial),
+                name, folder, executable, _DEFLATED, zlib.crc32(head), len(head), len(trial),
+                data=io.BytesIO(trial),
             )  # fmt: skip
         spool = tempfile.SpooledTemporaryFile(max_size=CHUNK, dir=str(scratch))  # noqa: SIM115
         try:
@@ -293,12 +324,10 @@ def _prepare(folder: Path, name: str, path: Path, scratch: Path) -> _Entry:
             spool.close()
             raise
         reader.close()
-        return _Entry(
-            name, location, executable, _DEFLATED, crc, size, compressed_size, deflated=spool
-        )
+        return _Entry(name, folder, executable, _DEFLATED, crc, size, compressed_size, data=spool)
     except OSError as exc:
         reader.close()
-        raise _unreadable(location, exc) from None
+        raise _unreadable(folder, name, exc) from None
     except BaseException:
         reader.close()
         raise
@@ -308,36 +337,94 @@ _STORED = 0
 _DEFLATED = 8
 
 
-class _Preparer:
-    """Prepares the entries in order, a few ahead of the writer, on `_WORKERS` threads (so
-    that deflating many small files, or the CRC of the next large one, overlaps)."""
+@dataclass
+class _Pending:
+    """An entry being prepared, and what it counts against the look-ahead budgets."""
 
-    def __init__(self, folder: Path, files: list[tuple[str, Path]], scratch: Path) -> None:
+    future: Future[_Entry]
+    large: bool
+    held: int  # bytes it holds once prepared (small entries: raw size until it is)
+    written: bool = False
+
+
+class _Preparer:
+    """Prepares the entries in archive order on `_WORKERS` threads, as far ahead of the writer
+    as two budgets allow: small entries (held whole in memory once prepared, at most
+    `TRIAL_BYTES` each) until they hold `_AHEAD_BYTES`, and at most `_AHEAD_LARGE` large
+    ones (an open file or a spool each). Every prepared entry refills the window, so small
+    files are deflated while the writer (and the md5) is busy with a large one before them.
+    """
+
+    def __init__(self, folder: Path, files: list[tuple[str, Path, int]], scratch: Path) -> None:
         self._pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="hub-push-pack")
-        self._work = ((folder, name, path, scratch) for name, path in files)
-        self._window: deque[Future[_Entry]] = deque()
+        self._folder, self._files, self._scratch = folder, files, scratch
+        self._next = 0
+        self._window: deque[_Pending] = deque()
+        self._held = 0
+        self._large = 0
+        self._closed = False
+        # Reentrant: a done-callback runs at once in the submitting thread if the job is done.
+        self._lock = threading.RLock()
 
     def _fill(self) -> None:
-        while len(self._window) < _LOOKAHEAD and (job := next(self._work, None)) is not None:
-            self._window.append(self._pool.submit(_prepare, *job))
+        with self._lock:
+            while not self._closed and self._next < len(self._files):
+                name, path, size = self._files[self._next]
+                large = size > TRIAL_BYTES
+                full = self._large >= _AHEAD_LARGE if large else self._held + size > _AHEAD_BYTES
+                if full and self._window:
+                    return
+                self._next += 1
+                future = self._pool.submit(_prepare, self._folder, name, path, self._scratch)
+                pending = _Pending(future, large, 0 if large else size)
+                self._window.append(pending)
+                if large:
+                    self._large += 1
+                else:
+                    self._held += pending.held
+                future.add_done_callback(functools.partial(self._prepared, pending))
+
+    def _prepared(self, pending: _Pending, _: Future[_Entry]) -> None:
+        """A small entry now holds its prepared bytes (often far fewer: deflated): recount."""
+        if not pending.large and not pending.future.cancelled() and not pending.future.exception():
+            with self._lock:
+                if not pending.written:
+                    held = pending.future.result().compressed_size
+                    self._held += held - pending.held
+                    pending.held = held
+        self._fill()
 
     def __iter__(self) -> Iterator[_Entry]:
         self._fill()
-        while self._window:
-            entry = self._window[0].result()  # raises what preparing it raised
-            self._window.popleft()
+        while True:
+            with self._lock:
+                if not self._window:
+                    return
+                pending = self._window[0]
+            entry = pending.future.result()  # raises what preparing it raised
+            with self._lock:
+                self._window.popleft()
+                pending.written = True
+                if pending.large:
+                    self._large -= 1
+                else:
+                    self._held -= pending.held
             self._fill()
             yield entry
 
     def close(self) -> None:
         """Stop preparing and close what was prepared but not written."""
-        for future in self._window:
-            future.cancel()
+        with self._lock:
+            self._closed = True
+            window = list(self._window)
+            self._window.clear()
+        for pending in window:
+            pending.future.cancel()
         self._pool.shutdown(wait=True)
-        for future in self._window:
+        for pending in window:
+            future = pending.future
             if not future.cancelled() and future.exception() is None:
                 future.result().close()
-        self._window.clear()
 
 
 class _Md5:
@@ -411,8 +498,8 @@ class _Writer:
                     "changed while it was being packed; push again once it is written",
                     entry.location,
                 )
-        elif entry.deflated is not None:
-            while chunk := entry.deflated.read(CHUNK):
+        elif entry.data is not None:
+            while chunk := entry.data.read(CHUNK):
                 self.write(chunk)
             on_bytes(entry.size)
 
@@ -486,11 +573,14 @@ def _central_header(entry: _Entry) -> bytes:
 def pack(folder: Path, destination: Path, *, on_progress: Progress | None = None) -> Archive:
     """Write the folder's archive to `destination` and describe it."""
     skipped: list[Skipped] = []
-    sources = list(_walk(folder, ignore_spec(folder), skipped))
-    total = 0
-    for _, path in sources:
+    sources = []
+    for name, path in _walk(folder, ignore_spec(folder), skipped):
+        size = 0
         with suppress(OSError):  # an unreadable file is reported when it is opened
-            total += path.stat().st_size
+            size = path.stat().st_size
+        sources.append((name, path, size))
+    sources.sort(key=lambda source: not _known_stored(source[0]))  # stable: names stay sorted
+    total = sum(size for _, _, size in sources)
     done = reported = 0
     step = max(CHUNK, total // 100)
 
