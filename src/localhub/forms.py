@@ -12,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs
 
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -25,6 +27,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from localhub.errors import (
     DATA_STREAM_BROKEN,
     PARAM_VALIDATION,
+    SERVER_INTERNAL,
     TOO_LARGE_FILE,
     UNEXPECTED_MIME_TYPE,
     RpcError,
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
 
 #: Largest piece of a body read at once (and written to disk at once).
 CHUNK = 1024 * 1024
+#: Pieces received but not written yet (memory: at most this many pieces).
+_WRITE_BACKLOG = 8
 #: Text fields and non-multipart bodies are small; anything bigger is refused.
 MAX_FIELD_BYTES = 1024 * 1024
 
@@ -199,6 +204,40 @@ def _json_fields(body: bytes) -> dict[str, str]:
     return fields
 
 
+class _DiskWriter:
+    """The file part's pieces, written to its file by a thread of its own, in order."""
+
+    def __init__(self, fd: int) -> None:
+        self._out = os.fdopen(fd, "wb", buffering=0)
+        self._pieces: queue.Queue[memoryview | None] = queue.Queue(_WRITE_BACKLOG)
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, name="localhub-write", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (piece := self._pieces.get()) is not None:
+            while self._error is None and piece:
+                try:
+                    piece = piece[self._out.write(piece) or 0 :]
+                except OSError as exc:
+                    self._error = exc
+
+    def write(self, piece: memoryview) -> None:
+        """Queue a piece (its bytes must not change: a view of an immutable `bytes`)."""
+        if self._error is not None:
+            raise self._error
+        self._pieces.put(piece)
+
+    def close(self) -> None:
+        """Wait for the queued pieces, close the file; raise the write's error, if any."""
+        if self._thread.is_alive():
+            self._pieces.put(None)
+            self._thread.join()
+        self._out.close()
+        if self._error is not None:
+            raise self._error
+
+
 class _MultipartReader:
     """Callbacks for python-multipart: text fields in memory, the file part on disk."""
 
@@ -213,7 +252,7 @@ class _MultipartReader:
         self._name: str | None = None
         self._is_file = False
         self._value = bytearray()
-        self._out: IO[bytes] | None = None
+        self._out: _DiskWriter | None = None
         self._out_path: Path | None = None
         self._size = 0
         self._too_large = False
@@ -234,16 +273,26 @@ class _MultipartReader:
             for piece in body:
                 parser.write(piece)
             parser.finalize()
+            if self._out is not None:
+                self._out.close()  # the last pieces are on disk (or the write's error raised)
+                self._out = None
         except RpcError:
             self._abort()
             raise
+        except OSError as exc:  # writing the upload to disk
+            self._abort()
+            body.drain()
+            raise RpcError(
+                SERVER_INTERNAL, f"The Hub could not store the upload: {exc.strerror or exc}."
+            ) from None
         except Exception as exc:  # python-multipart's own errors
             self._abort()
             body.drain()
             raise RpcError(DATA_STREAM_BROKEN, f"The multipart body is malformed: {exc}") from None
         finally:
-            if self._out is not None:
-                self._out.close()
+            if self._out is not None:  # an error above: stop the writer, whatever it says
+                with contextlib.suppress(OSError):
+                    self._out.close()
                 self._out = None
         if self._too_large:
             self._abort()
@@ -258,7 +307,8 @@ class _MultipartReader:
 
     def _abort(self) -> None:
         if self._out is not None:
-            self._out.close()
+            with contextlib.suppress(OSError):
+                self._out.close()
             self._out = None
         if self._out_path is not None:
             self._out_path.unlink(missing_ok=True)
@@ -294,12 +344,13 @@ class _MultipartReader:
                 self._form.file.discard()
                 self._form.file = None
             fd, name = tempfile.mkstemp(prefix="upload-", suffix=".zip", dir=self._uploads_dir)
-            self._out = os.fdopen(fd, "wb", buffering=CHUNK)
+            self._out = _DiskWriter(fd)
             self._out_path = Path(name)
             self._size = 0
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
-        piece = memoryview(data)[start:end]  # no copy of the received bytes
+        # No copy of the received bytes (immutable): the queued view keeps them alive.
+        piece = memoryview(data if isinstance(data, bytes) else bytes(data))[start:end]
         if not self._is_file:
             if len(self._value) + len(piece) > MAX_FIELD_BYTES:
                 self._field_too_large = True

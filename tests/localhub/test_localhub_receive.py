@@ -1,10 +1,13 @@
-"""The receiving path, in process: multipart in large pieces, no hashing on the way (the build
-checks the MD5), the unpacked-size limit as an option of the server."""
+"""The receiving path, in process: multipart in large pieces written by a thread of their own,
+no hashing on the way (the build checks the MD5), the unpacked-size limit as an option of the
+server."""
 
 from __future__ import annotations
 
 import io
+import os
 import secrets
+import threading
 import zipfile
 from email.message import Message
 from pathlib import Path
@@ -29,6 +32,10 @@ def _files(folder: Path) -> list[Path]:
     return list(folder.iterdir())
 
 
+def _writing_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "localhub-write"]
+
+
 def test_an_upload_of_many_pieces_is_saved_whole(tmp_path: Path) -> None:
     archive = secrets.token_bytes(3 * CHUNK + 4321)
     body, content_type = encode_multipart([("md5sum", "x"), ("id", "Name")], archive)
@@ -38,18 +45,20 @@ def test_an_upload_of_many_pieces_is_saved_whole(tmp_path: Path) -> None:
     assert form.file.size == len(archive)
     assert form.file.path.read_bytes() == archive
     assert form.fields == {"md5sum": "x", "id": "Name"}
+    assert not _writing_threads()
 
 
-def test_a_too_large_upload_leaves_no_file(tmp_path: Path) -> None:
+def test_a_too_large_upload_leaves_no_file_and_no_thread(tmp_path: Path) -> None:
     body, content_type = encode_multipart([("id", "Name")], secrets.token_bytes(2 * CHUNK))
     headers, rfile = _request(body, content_type)
     with pytest.raises(RpcError) as refused:
         read_form(headers, Body(headers, rfile), uploads_dir=tmp_path, max_upload_bytes=CHUNK)
     assert refused.value.status == TOO_LARGE_FILE
     assert not _files(tmp_path)
+    assert not _writing_threads()
 
 
-def test_a_body_cut_short_leaves_no_file(tmp_path: Path) -> None:
+def test_a_body_cut_short_leaves_no_file_and_no_thread(tmp_path: Path) -> None:
     body, content_type = encode_multipart([("id", "Name")], secrets.token_bytes(CHUNK + 10))
     headers, _ = _request(body, content_type)
     rfile = io.BytesIO(body[: len(body) // 2])  # Content-Length promises more
@@ -57,6 +66,34 @@ def test_a_body_cut_short_leaves_no_file(tmp_path: Path) -> None:
         read_form(headers, Body(headers, rfile), uploads_dir=tmp_path)
     assert broken.value.status == DATA_STREAM_BROKEN
     assert not _files(tmp_path)
+    assert not _writing_threads()
+
+
+def test_a_disk_error_is_a_500_that_leaves_no_file_and_no_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import localhub.forms as forms
+
+    class FullDisk:
+        def __init__(self, fd: int, *_: object, **__: object) -> None:
+            self.fd = fd
+
+        def write(self, data: object) -> int:
+            raise OSError(28, "No space left on device")
+
+        def close(self) -> None:
+            os.close(self.fd)
+
+    body, content_type = encode_multipart([("id", "Name")], secrets.token_bytes(3 * CHUNK))
+    headers, rfile = _request(body, content_type)
+    with monkeypatch.context() as patch:
+        patch.setattr(forms.os, "fdopen", FullDisk)
+        with pytest.raises(RpcError) as failed:
+            read_form(headers, Body(headers, rfile), uploads_dir=tmp_path)
+    assert failed.value.status == 50001
+    assert "No space left on device" in str(failed.value)
+    assert not _files(tmp_path)
+    assert not _writing_threads()
 
 
 def _zip(path: Path, entries: dict[str, bytes], method: int) -> Path:
