@@ -1,7 +1,7 @@
 """Build tasks: queued on push, run by worker threads, recorded line by line in the store.
 
-A "build" unpacks the stored archive while its own thread checks the archive against the
-push's MD5 (so the push's answer never waits for a hash), checks it with the Hub's executor
+A "build" unpacks the stored archive and checks it against the push's MD5 from the same
+reads (so the push's answer never waits for a hash), checks it with the Hub's executor
 rules (the build check of ``jina-ai/executor-normalizer``, in the shared ``executor_rules``
 package), and plays the stages of an image build (``buildWorkspace``, ``pushImage``,
 ``commitSave``) so that the whole task takes ``build_seconds``. It ends ``succeeded`` (the
@@ -70,38 +70,22 @@ class BuildRejected(Exception):
         self.code = code
 
 
-class _ArchiveMd5:
-    """The MD5 of a stored archive, read by its own thread (while the build unpacks it)."""
+def _check_md5(actual: str, md5sum: str) -> None:
+    """A damaged upload (not the MD5 the push said) fails the build."""
+    if actual != md5sum:
+        raise BuildRejected(
+            f"The archive arrived damaged: its md5 is {actual}, but the push says {md5sum}. "
+            "Push again.",
+            DATA_STREAM_BROKEN,
+        )
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._digest = hashlib.md5()  # noqa: S324 - the protocol's checksum, not security
-        self._error: OSError | None = None
-        self._thread = threading.Thread(target=self._run, name="localhub-md5", daemon=True)
-        self._thread.start()
 
-    def _run(self) -> None:
-        try:
-            with self._path.open("rb") as archive:
-                while chunk := archive.read(_HASH_CHUNK):
-                    self._digest.update(chunk)
-        except OSError as exc:
-            self._error = exc
-
-    def check(self, md5sum: str) -> None:
-        """Wait for the hash; a damaged upload (not the MD5 the push said) fails the build."""
-        self._thread.join()
-        if self._error is not None:
-            raise BuildRejected(
-                f"The uploaded archive can't be read: {self._error.strerror}.", SERVER_INTERNAL
-            )
-        actual = self._digest.hexdigest()
-        if actual != md5sum:
-            raise BuildRejected(
-                f"The archive arrived damaged: its md5 is {actual}, but the push says "
-                f"{md5sum}. Push again.",
-                DATA_STREAM_BROKEN,
-            )
+def _md5_of(path: Path) -> str:
+    digest = hashlib.md5()  # noqa: S324 - the protocol's checksum, not security
+    with path.open("rb") as file:
+        while chunk := file.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass
@@ -242,13 +226,13 @@ class Builder:
                 raise BuildRejected(
                     "The uploaded archive is missing from the Hub's storage.", SERVER_INTERNAL
                 )
-            md5 = _ArchiveMd5(blob)
-            try:
-                files, size = unpack(blob, work, max_bytes=self._max_unpacked_bytes)
+            md5 = hashlib.md5()  # noqa: S324 - the protocol's checksum, not security
+            try:  # one read of the archive: the md5 is taken from the unpacking's reads
+                files, size = unpack(blob, work, max_bytes=self._max_unpacked_bytes, md5=md5)
             except UnsafeArchiveError as exc:
-                md5.check(commit.md5sum)  # a damaged upload explains a broken ZIP best
+                _check_md5(_md5_of(blob), commit.md5sum)  # damage explains a broken ZIP best
                 raise BuildRejected(str(exc), executor_rules.OTHER) from None
-            md5.check(commit.md5sum)
+            _check_md5(md5.hexdigest(), commit.md5sum)
             self._log(run, "extractZip", f"Unpacked {files} file(s), {size} bytes; md5 checked")
             verdict = executor_rules.judge(
                 work, dockerfile=commit.dockerfile or None, build_env=(commit.build_env or {})

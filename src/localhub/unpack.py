@@ -5,14 +5,23 @@ links are refused rather than skipped, and so are archives that would unpack to 
 ``max_bytes`` (the server's ``--max-unpacked-bytes``, :data:`MAX_UNPACKED_BYTES` by default)
 or :data:`MAX_ENTRIES` entries. Entries are read once, in pieces of :data:`CHUNK` bytes, with
 ``zipfile`` (which checks each entry's CRC-32, as Python's ``zipfile`` does on the Hub's side).
+The same read can feed the archive's MD5 (``unpack(…, md5=…)``): a piece is hashed on a
+thread of its own when the reads reach it in order, as they do through a ZIP's entries, and
+only what they skip (the central directory) is read again at the end.
 """
 
 from __future__ import annotations
 
+import queue
 import shutil
 import stat
+import threading
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import IO, TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 #: Default limit of what one archive may unpack to (8 GiB); ``--max-unpacked-bytes`` sets it.
 MAX_UNPACKED_BYTES = 8 * 1024 * 1024 * 1024
@@ -26,7 +35,58 @@ class UnsafeArchiveError(Exception):
     """The archive can't be unpacked safely or at all; the message says why."""
 
 
-def open_zip(path: Path) -> zipfile.ZipFile:
+class _HashedReads:
+    """A file read through (by ``zipfile``), its MD5 taken from the same reads.
+
+    A read that reaches the hashed prefix's end extends it; the pieces go to a thread of its
+    own (at most 8 waiting), so hashing overlaps the unpacking. Reads elsewhere (the central
+    directory at the end, read first) are not hashed; ``finish`` reads and hashes what is left
+    after the prefix. The pieces are ``bytes``: immutable, safe to hash later.
+    """
+
+    def __init__(self, file: IO[bytes], md5: _Hash) -> None:
+        self._file = file
+        self._hashed = 0
+        self._md5 = md5
+        self._pieces: queue.Queue[bytes | memoryview | None] = queue.Queue(8)
+        self._thread = threading.Thread(target=self._run, name="localhub-md5", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (piece := self._pieces.get()) is not None:
+            self._md5.update(piece)
+
+    def read(self, size: int = -1) -> bytes:
+        start = self._file.tell()
+        data = self._file.read(size)
+        if start <= self._hashed < start + len(data):
+            self._pieces.put(memoryview(data)[self._hashed - start :])
+            self._hashed = start + len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+    def finish(self) -> None:
+        """Hash the rest of the file (what the reads skipped), and wait for the hash."""
+        self._file.seek(self._hashed)
+        while chunk := self._file.read(CHUNK):
+            self._pieces.put(chunk)
+        self.close()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._pieces.put(None)
+            self._thread.join()
+
+
+def open_zip(path: Path | IO[bytes]) -> zipfile.ZipFile:
     """Open an uploaded archive, or raise :class:`UnsafeArchiveError` if it isn't a ZIP."""
     try:
         return zipfile.ZipFile(path)
@@ -73,8 +133,27 @@ def safe_member_path(name: str) -> PurePosixPath:
     return PurePosixPath(*[part for part in parts if part not in ("", ".")])
 
 
-def unpack(path: Path, target: Path, *, max_bytes: int = MAX_UNPACKED_BYTES) -> tuple[int, int]:
-    """Unpack the archive into ``target``; return (number of files, unpacked bytes)."""
+def unpack(
+    path: Path, target: Path, *, max_bytes: int = MAX_UNPACKED_BYTES, md5: _Hash | None = None
+) -> tuple[int, int]:
+    """Unpack the archive into ``target``; return (number of files, unpacked bytes).
+
+    With ``md5``, the archive's bytes are fed into it from the same reads (complete once
+    ``unpack`` returns; partial if it raises).
+    """
+    if md5 is None:
+        return _unpack(path, target, max_bytes)
+    with path.open("rb") as file:
+        reads = _HashedReads(file, md5)
+        try:
+            unpacked = _unpack(cast("IO[bytes]", reads), target, max_bytes)
+            reads.finish()
+        finally:
+            reads.close()
+    return unpacked
+
+
+def _unpack(path: Path | IO[bytes], target: Path, max_bytes: int) -> tuple[int, int]:
     with open_zip(path) as archive:
         infos = archive.infolist()
         if len(infos) > MAX_ENTRIES:

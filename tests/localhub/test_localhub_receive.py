@@ -4,6 +4,7 @@ server."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import secrets
@@ -111,6 +112,23 @@ def test_unpack_takes_stored_and_deflated_entries(tmp_path: Path, method: int) -
     assert (files, size) == (2, sum(len(v) for v in data.values()))
     for name, content in data.items():
         assert (tmp_path / "out" / name).read_bytes() == content
+
+
+@pytest.mark.parametrize("prefix", [b"", b"#!/bin/sh\nexit 0\n" * 100])
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_unpack_takes_the_archives_md5_from_its_own_reads(
+    tmp_path: Path, method: int, prefix: bytes
+) -> None:
+    """The md5 of the whole file, whatever the reads skipped: the central directory (read
+    first), or bytes before the first entry (a self-extracting stub)."""
+    data = {"a/big.bin": secrets.token_bytes(3 * CHUNK + 7), "b.txt": b"hello\n" * 1000}
+    archive = _zip(tmp_path / "a.zip", data, method)
+    archive.write_bytes(prefix + archive.read_bytes())
+    digest = hashlib.md5()  # noqa: S324
+    assert unpack(archive, tmp_path / "out", md5=digest) == (2, sum(map(len, data.values())))
+    assert digest.hexdigest() == hashlib.md5(archive.read_bytes()).hexdigest()  # noqa: S324
+    assert (tmp_path / "out" / "a/big.bin").read_bytes() == data["a/big.bin"]
+    assert not [t for t in threading.enumerate() if t.name == "localhub-md5"]
 
 
 def test_unpack_refuses_more_than_its_limit(tmp_path: Path) -> None:
