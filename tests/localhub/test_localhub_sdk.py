@@ -233,3 +233,36 @@ def test_official_client_pushes_a_private_executor(
     assert push.returncode == 0, out
     assert "private" in out
     assert f"jinaai+docker://alice/{folder.name}:latest" in out
+
+
+def test_the_official_clients_unpacking_takes_hub_push_archives(
+    sdk_bin: Path, tmp_path: Path
+) -> None:
+    """hub-push's archive (weights first and stored, text deflated, ZIP64-free) unpacked by
+    the official client's own `unpack_package` (zipfile `extractall`), file for file."""
+    from hub_push.archive import pack
+
+    folder = make_executor_folder(tmp_path)
+    (folder / "weights").mkdir()
+    (folder / "weights" / "model.safetensors").write_bytes(os.urandom(3 * 1024 * 1024 + 5))
+    (folder / "data.dat").write_bytes(os.urandom(200_000))  # stored by the trial
+    (folder / "vocab.txt").write_text("token\n" * 100_000)  # deflated
+    archive = pack(folder, tmp_path / "executor.zip")
+    assert {"weights/model.safetensors", "data.dat"} <= set(archive.stored)
+    target = tmp_path / "unpacked"
+    script = (
+        "import sys; from pathlib import Path; "
+        "from hubble.executor.helper import unpack_package; "
+        "unpack_package(Path(sys.argv[1]), Path(sys.argv[2]))"
+    )
+    python = sdk_bin.parent / "python"
+    result = subprocess.run(
+        [str(python), "-c", script, str(archive.path), str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for name in archive.files:
+        assert (target / name).read_bytes() == (folder / name).read_bytes(), name
