@@ -4,7 +4,9 @@ The archive of a push is never held in memory: python-multipart's streaming pars
 the bytes of the ``file`` part piece by piece (read from the socket in pieces of up to
 :data:`CHUNK` bytes), and they go straight to a file under ``DIR/uploads``. Nothing is hashed
 on this path, so an upload is received at the speed of the socket and the disk: the
-protocol's MD5 is checked by the build, which reads the archive anyway (``builder.py``).
+protocol's MD5 is checked by the build, which reads the archive anyway (``builder.py``). The
+pieces are written by a thread of their own (``_DiskWriter``), so the disk's time overlaps the
+parsing's: python-multipart's search for the boundary holds the GIL, a write does not.
 """
 
 from __future__ import annotations
@@ -273,9 +275,6 @@ class _MultipartReader:
             for piece in body:
                 parser.write(piece)
             parser.finalize()
-            if self._out is not None:
-                self._out.close()  # the last pieces are on disk (or the write's error raised)
-                self._out = None
         except RpcError:
             self._abort()
             raise
