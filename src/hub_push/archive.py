@@ -363,26 +363,37 @@ class _Preparer:
         self._held = 0
         self._large = 0
         self._closed = False
+        self._filling = False
         # Reentrant: a done-callback runs at once in the submitting thread if the job is done.
         self._lock = threading.RLock()
 
     def _fill(self) -> None:
         with self._lock:
-            while not self._closed and self._next < len(self._files):
-                name, path, size = self._files[self._next]
-                large = size > TRIAL_BYTES
-                full = self._large >= _AHEAD_LARGE if large else self._held + size > _AHEAD_BYTES
-                if full and self._window:
-                    return
-                self._next += 1
-                future = self._pool.submit(_prepare, self._folder, name, path, self._scratch)
-                pending = _Pending(future, large, 0 if large else size)
-                self._window.append(pending)
-                if large:
-                    self._large += 1
-                else:
-                    self._held += pending.held
-                future.add_done_callback(functools.partial(self._prepared, pending))
+            if self._filling:  # a done-callback run at once, inside the loop below: it goes on
+                return
+            self._filling = True
+            try:
+                self._fill_window()
+            finally:
+                self._filling = False
+
+    def _fill_window(self) -> None:
+        """Submit the next entries while the budgets allow (called with the lock held)."""
+        while not self._closed and self._next < len(self._files):
+            name, path, size = self._files[self._next]
+            large = size > TRIAL_BYTES
+            full = self._large >= _AHEAD_LARGE if large else self._held + size > _AHEAD_BYTES
+            if full and self._window:
+                return
+            self._next += 1
+            future = self._pool.submit(_prepare, self._folder, name, path, self._scratch)
+            pending = _Pending(future, large, 0 if large else size)
+            self._window.append(pending)
+            if large:
+                self._large += 1
+            else:
+                self._held += pending.held
+            future.add_done_callback(functools.partial(self._prepared, pending))
 
     def _prepared(self, pending: _Pending, _: Future[_Entry]) -> None:
         """A small entry now holds its prepared bytes (often far fewer: deflated): recount."""
