@@ -59,29 +59,59 @@ def test_entries_stored_for_their_name_come_first_then_the_rest_each_in_name_ord
 
 
 def test_thousands_of_small_files_are_prepared_ahead_without_holding_files_open(
-    make_executor: MakeExecutor, tmp_path: Path
+    make_executor: MakeExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Small files are read whole (stored or deflated) and closed at once: however far
-    ahead of the writer they are prepared, the open files stay few."""
+    """Small files are read whole (stored or deflated) and closed at once, and a file of
+    exactly `TRIAL_BYTES` counts as large: however far ahead of the writer entries are
+    prepared, the open files stay few (counted after every entry prepared)."""
     folder = make_executor()
     (folder / "weights.bin").write_bytes(os.urandom(4 * CHUNK))
     for number in range(1500):
         (folder / f"img{number:04d}.png").write_bytes(os.urandom(2000))  # stored: small
         (folder / f"doc{number:04d}.txt").write_text(f"line {number}\n" * 200)  # deflated
+    for number in range(300):
+        (folder / f"tile{number:03d}.png").write_bytes(os.urandom(TRIAL_BYTES))  # large
     fds = Path("/proc/self/fd")
     most = 0
+    real_prepare = archive_module._prepare
 
-    def watch(done: int, total: int) -> None:
+    def counting(*args: Any) -> Any:
         nonlocal most
+        entry = real_prepare(*args)
         most = max(most, len(list(fds.iterdir())))
+        return entry
 
+    monkeypatch.setattr(archive_module, "_prepare", counting)
     before = len(list(fds.iterdir()))
-    archive = pack(folder, tmp_path / "a.zip", on_progress=watch)
-    assert len(archive.files) == 3003
+    archive = pack(folder, tmp_path / "a.zip")
+    assert len(archive.files) == 3303
     assert most - before < 32, most - before
     with zipfile.ZipFile(archive.path) as zf:
         assert zf.testzip() is None
         assert zf.read("img0007.png") == (folder / "img0007.png").read_bytes()
+
+
+def test_empty_files_count_against_the_look_ahead_too(
+    make_executor: MakeExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Empty files hold no bytes, but each prepared entry holds memory: at most
+    `_AHEAD_SMALL` small entries are waiting for the writer at any time."""
+    monkeypatch.setattr(archive_module, "_AHEAD_SMALL", 50)
+    folder = make_executor()
+    for number in range(2000):
+        (folder / f"empty{number:04d}.txt").touch()
+    most = 0
+    real_fill = archive_module._Preparer._fill_window
+
+    def watching(self: Any) -> None:
+        nonlocal most
+        real_fill(self)
+        most = max(most, len(self._window))
+
+    monkeypatch.setattr(archive_module._Preparer, "_fill_window", watching)
+    archive = pack(folder, tmp_path / "a.zip")
+    assert len(archive.files) == 2002
+    assert 0 < most <= 50
 
 
 def test_default_rules_drop_caches_and_git_but_keep_hidden_files(

@@ -158,6 +158,14 @@ def test_max_archive_size_refuses_what_is_not_a_size(
     assert message.startswith("Input `max-archive-size`:")
 
 
+@pytest.mark.parametrize("value", [0, -1, True, 2 * 1024**5])
+def test_max_archive_size_given_as_a_number_is_range_checked_too(value: int) -> None:
+    from hub_push.settings import parse_size
+
+    with pytest.raises(ValueError, match="must be"):
+        parse_size(value)
+
+
 @pytest.mark.parametrize(
     ("size", "text"),
     [(0, "0 B"), (1023, "1023 B"), (2048, "2.0 KiB"), (5 * 1024**2 // 2, "2.5 MiB"),

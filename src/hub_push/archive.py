@@ -22,9 +22,9 @@ stored file is read once for its CRC, then copied; a deflated one is compressed 
 spool first), so every byte written is final and feeds the md5 as it is written. The work
 is shared by threads (hashing, compression and file I/O release the GIL): two prepare the
 next entries (CRC, compression), the caller's thread writes, one keeps the md5. Small files
-(up to `TRIAL_BYTES`) are read whole and closed at once, and prepared as far ahead as
-`_AHEAD_BYTES` of them allow; large ones at most `_AHEAD_LARGE` ahead. Memory stays at a few
-MiB whatever the folder's size.
+(shorter than `TRIAL_BYTES`) are read whole and closed at once, and prepared as far ahead as
+`_AHEAD_BYTES` and `_AHEAD_SMALL` of them allow; large ones at most `_AHEAD_LARGE` ahead.
+Memory stays at a few tens of MiB whatever the folder's size.
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ _END = struct.Struct("<4s4H2LH")
 _END64 = struct.Struct("<4sQ2H2L4Q")
 _END64_LOCATOR = struct.Struct("<4sLQL")
 _AHEAD_BYTES = 16 * CHUNK  # small entries prepared ahead hold at most this many bytes
+_AHEAD_SMALL = 4096  # ... and are at most this many (empty files hold no bytes, but memory)
 _AHEAD_LARGE = 8  # large entries prepared ahead (an open file or a spool each)
 _WORKERS = 2  # threads preparing them
 _HASH_BACKLOG = 8  # written chunks waiting for the md5
@@ -118,6 +119,8 @@ class Archive:
     skipped: list[Skipped] = field(default_factory=list)
     #: The entries stored uncompressed (the others are deflated).
     stored: list[str] = field(default_factory=list)
+    #: Each entry's bytes in the archive (stored: its size; deflated: compressed), by name.
+    packed_sizes: dict[str, int] = field(default_factory=dict)
 
 
 def ignore_spec(folder: Path) -> pathspec.GitIgnoreSpec:
@@ -349,10 +352,11 @@ class _Pending:
 
 class _Preparer:
     """Prepares the entries in archive order on `_WORKERS` threads, as far ahead of the writer
-    as two budgets allow: small entries (held whole in memory once prepared, at most
-    `TRIAL_BYTES` each) until they hold `_AHEAD_BYTES`, and at most `_AHEAD_LARGE` large
-    ones (an open file or a spool each). Every prepared entry refills the window, so small
-    files are deflated while the writer (and the md5) is busy with a large one before them.
+    as its budgets allow: small entries (shorter than `TRIAL_BYTES`, held whole in memory once
+    prepared) until they hold `_AHEAD_BYTES` or number `_AHEAD_SMALL`, and at most
+    `_AHEAD_LARGE` large ones (an open file or a spool each). Every prepared entry refills
+    the window, so small files are deflated while the writer (and the md5) is busy with a
+    large one before them.
     """
 
     def __init__(self, folder: Path, files: list[tuple[str, Path, int]], scratch: Path) -> None:
@@ -361,6 +365,7 @@ class _Preparer:
         self._next = 0
         self._window: deque[_Pending] = deque()
         self._held = 0
+        self._small = 0
         self._large = 0
         self._closed = False
         self._filling = False
@@ -381,8 +386,11 @@ class _Preparer:
         """Submit the next entries while the budgets allow (called with the lock held)."""
         while not self._closed and self._next < len(self._files):
             name, path, size = self._files[self._next]
-            large = size > TRIAL_BYTES
-            full = self._large >= _AHEAD_LARGE if large else self._held + size > _AHEAD_BYTES
+            large = size >= TRIAL_BYTES  # `_prepare` reads whole only what is shorter
+            if large:
+                full = self._large >= _AHEAD_LARGE
+            else:
+                full = self._held + size > _AHEAD_BYTES or self._small >= _AHEAD_SMALL
             if full and self._window:
                 return
             self._next += 1
@@ -392,6 +400,7 @@ class _Preparer:
             if large:
                 self._large += 1
             else:
+                self._small += 1
                 self._held += pending.held
             future.add_done_callback(functools.partial(self._prepared, pending))
 
@@ -419,6 +428,7 @@ class _Preparer:
                 if pending.large:
                     self._large -= 1
                 else:
+                    self._small -= 1
                     self._held -= pending.held
             self._fill()
             yield entry
@@ -628,6 +638,7 @@ def pack(folder: Path, destination: Path, *, on_progress: Progress | None = None
         files=[entry.name for entry in entries],
         skipped=skipped,
         stored=[entry.name for entry in entries if entry.method == _STORED],
+        packed_sizes={entry.name: entry.compressed_size for entry in entries},
     )
 
 

@@ -11,7 +11,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -259,7 +259,7 @@ def _publish(
         if not archive.files:
             raise ExecutorError(f"Nothing to push: every file in `{settings.path}` is ignored.")
         if settings.max_archive_size is not None and archive.size > settings.max_archive_size:
-            raise _too_large(executor.folder, archive, settings.max_archive_size)
+            raise _too_large(archive, settings.max_archive_size)
         if settings.dry_run:
             outcome.status = "dry-run"
             gha.notice("Dry run: the executor is valid and packed; nothing was uploaded.")
@@ -268,17 +268,15 @@ def _publish(
         _push_and_build(settings, outcome, request, archive.path, deadline)
 
 
-def _too_large(folder: Path, archive: Archive, limit: int) -> ArchiveTooLargeError:
-    """The refusal of an archive over `max-archive-size`, naming its largest files."""
-    sizes = []
-    for name in archive.files:
-        with suppress(OSError):
-            sizes.append(((folder / name).stat().st_size, name))
-    largest = ", ".join(f"{name} ({format_size(size)})" for size, name in sorted(sizes)[-3:][::-1])
+def _too_large(archive: Archive, limit: int) -> ArchiveTooLargeError:
+    """The refusal of an archive over `max-archive-size`, naming its largest entries."""
+    largest = sorted(archive.packed_sizes.items(), key=lambda item: (-item[1], item[0]))[:3]
     return ArchiveTooLargeError(
         f"The archive is {format_size(archive.size)} ({archive.size} bytes), more than "
         f"`max-archive-size` ({format_size(limit)}), the largest the Hub takes; nothing was "
-        f"uploaded. Its largest files: {largest}."
+        "uploaded. Its largest files (bytes in the archive): "
+        + ", ".join(f"{name} ({format_size(size)})" for name, size in largest)
+        + "."
     )
 
 

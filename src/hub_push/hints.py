@@ -27,9 +27,9 @@ _NOT_ALLOWED = (
 )
 
 _TOO_LARGE = (
-    "The archive is too large for the Hub: list data, models and build outputs in the "
-    "executor's .gitignore. Set `max-archive-size` to the Hub's limit to learn this before "
-    "uploading."
+    "The archive is too large for the Hub (or over its upload quota): list data, models and "
+    "build outputs in the executor's .gitignore. Set `max-archive-size` to the Hub's limit to "
+    "learn this before uploading."
 )
 
 #: By Hubble status code.

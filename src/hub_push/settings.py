@@ -141,19 +141,22 @@ MAX_SIZE = 1024**5
 
 def parse_size(value: object) -> int | None:
     """`500MB`, `2GiB`, `1.5GB` or a plain number of bytes; empty: None (no limit known)."""
-    if value is None or isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if not text:
+    if value is None:
         return None
-    match = _SIZE.fullmatch(text)
-    unit = SIZE_UNITS.get(match.group(2).lower()) if match else None
-    if match is None or unit is None:
-        raise ValueError(
-            "must be a size such as `500MB`, `2GiB` or a number of bytes "
-            "(units: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)"
-        )
-    size = int(float(match.group(1)) * unit)
+    if isinstance(value, int) and not isinstance(value, bool):  # a keyword argument
+        size = value
+    else:
+        text = str(value).strip()
+        if not text:
+            return None
+        match = _SIZE.fullmatch(text)
+        unit = SIZE_UNITS.get(match.group(2).lower()) if match else None
+        if match is None or unit is None:
+            raise ValueError(
+                "must be a size such as `500MB`, `2GiB` or a number of bytes "
+                "(units: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+            )
+        size = int(float(match.group(1)) * unit)
     if not 0 < size <= MAX_SIZE:
         raise ValueError("must be more than 0 bytes and at most 1 PiB")
     return size

@@ -18,19 +18,22 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import executor_rules
 from localhub.errors import DATA_STREAM_BROKEN, SERVER_INTERNAL
 from localhub.store import FAILED, SUCCEEDED, Commit, Store, StoredExecutor, Task
-from localhub.unpack import MAX_UNPACKED_BYTES, UnsafeArchiveError, unpack
+from localhub.unpack import (
+    MAX_UNPACKED_BYTES,
+    UnsafeArchiveError,
+    damaged_message,
+    md5_of_file,
+    unpack,
+)
 
 log = logging.getLogger("localhub")
 
 #: How many log lines a typical build writes; the build's time is spread over them.
 _PLANNED_LINES = 14
-#: Pieces the archive's MD5 is read in.
-_HASH_CHUNK = 1024 * 1024
 
 
 class Changes:
@@ -73,19 +76,7 @@ class BuildRejected(Exception):
 def _check_md5(actual: str, md5sum: str) -> None:
     """A damaged upload (not the MD5 the push said) fails the build."""
     if actual != md5sum:
-        raise BuildRejected(
-            f"The archive arrived damaged: its md5 is {actual}, but the push says {md5sum}. "
-            "Push again.",
-            DATA_STREAM_BROKEN,
-        )
-
-
-def _md5_of(path: Path) -> str:
-    digest = hashlib.md5()  # noqa: S324 - the protocol's checksum, not security
-    with path.open("rb") as file:
-        while chunk := file.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        raise BuildRejected(damaged_message(actual, md5sum), DATA_STREAM_BROKEN)
 
 
 @dataclass
@@ -229,9 +220,12 @@ class Builder:
             md5 = hashlib.md5()  # noqa: S324 - the protocol's checksum, not security
             try:  # one read of the archive: the md5 is taken from the unpacking's reads
                 files, size = unpack(blob, work, max_bytes=self._max_unpacked_bytes, md5=md5)
-            except UnsafeArchiveError as exc:
-                _check_md5(_md5_of(blob), commit.md5sum)  # damage explains a broken ZIP best
-                raise BuildRejected(str(exc), executor_rules.OTHER) from None
+            except Exception as exc:
+                # Damage explains any failure to unpack best: the md5 first, whatever failed.
+                _check_md5(md5_of_file(blob), commit.md5sum)
+                if isinstance(exc, UnsafeArchiveError):
+                    raise BuildRejected(str(exc), executor_rules.OTHER) from None
+                raise
             _check_md5(md5.hexdigest(), commit.md5sum)
             self._log(run, "extractZip", f"Unpacked {files} file(s), {size} bytes; md5 checked")
             verdict = executor_rules.judge(

@@ -206,6 +206,13 @@ def _json_fields(body: bytes) -> dict[str, str]:
     return fields
 
 
+class _DiskError(Exception):
+    """Writing the upload to disk failed (not the socket: that is the client's doing)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+
+
 class _DiskWriter:
     """The file part's pieces, written to its file by a thread of its own, in order."""
 
@@ -227,7 +234,7 @@ class _DiskWriter:
     def write(self, piece: memoryview) -> None:
         """Queue a piece (its bytes must not change: a view of an immutable `bytes`)."""
         if self._error is not None:
-            raise self._error
+            raise _DiskError(self._error)
         self._pieces.put(piece)
 
     def close(self) -> None:
@@ -237,7 +244,7 @@ class _DiskWriter:
             self._thread.join()
         self._out.close()
         if self._error is not None:
-            raise self._error
+            raise _DiskError(self._error)
 
 
 class _MultipartReader:
@@ -278,21 +285,22 @@ class _MultipartReader:
         except RpcError:
             self._abort()
             raise
-        except OSError as exc:  # writing the upload to disk
+        except _DiskError as exc:
             self._abort()
             body.drain()
-            raise RpcError(
-                SERVER_INTERNAL, f"The Hub could not store the upload: {exc.strerror or exc}."
-            ) from None
+            raise RpcError(SERVER_INTERNAL, f"The Hub could not store the upload: {exc}.") from None
         except Exception as exc:  # python-multipart's own errors
             self._abort()
             body.drain()
             raise RpcError(DATA_STREAM_BROKEN, f"The multipart body is malformed: {exc}") from None
         finally:
-            if self._out is not None:  # an error above: stop the writer, whatever it says
-                with contextlib.suppress(OSError):
+            if self._out is not None:  # an error above, or a file part that never ended
+                with contextlib.suppress(_DiskError):
                     self._out.close()
                 self._out = None
+            if self._out_path is not None:  # ... which no form holds: not left behind
+                self._out_path.unlink(missing_ok=True)
+                self._out_path = None
         if self._too_large:
             self._abort()
             raise RpcError(
@@ -306,7 +314,7 @@ class _MultipartReader:
 
     def _abort(self) -> None:
         if self._out is not None:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(_DiskError):
                 self._out.close()
             self._out = None
         if self._out_path is not None:
@@ -366,8 +374,8 @@ class _MultipartReader:
     def _on_part_end(self) -> None:
         if self._is_file:
             if self._out is not None:
-                self._out.close()
-                self._out = None
+                out, self._out = self._out, None
+                out.close()  # a disk error is raised here, once
             if self._out_path is not None and self._too_large:
                 self._out_path.unlink(missing_ok=True)
             elif self._out_path is not None:

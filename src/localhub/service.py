@@ -20,6 +20,7 @@ from localhub.builder import Builder, Changes
 from localhub.errors import (
     AUTHENTICATION_FAILED,
     AUTHENTICATION_REQUIRED,
+    DATA_STREAM_BROKEN,
     IDENTIFIER_NAMESPACE_OCCUPIED,
     OK,
     OPERATION_NOT_ALLOWED,
@@ -48,7 +49,13 @@ from localhub.store import (
     Task,
     Tx,
 )
-from localhub.unpack import MAX_UNPACKED_BYTES, UnsafeArchiveError, read_requirements
+from localhub.unpack import (
+    MAX_UNPACKED_BYTES,
+    UnsafeArchiveError,
+    damaged_message,
+    md5_of_file,
+    read_requirements,
+)
 
 #: What an ``md5sum`` field holds (lowercased): the hex MD5 of the archive.
 _MD5 = re.compile("[0-9a-f]{32}")
@@ -163,7 +170,8 @@ class HubService:
 
         The MD5 itself is checked by the build (which reads the archive anyway), not here:
         the answer does not wait for a hash of the whole upload. A damaged upload fails its
-        build with 40003, and a failed build keeps no tag.
+        build with 40003, and a failed build keeps no tag (or, when the push can't read the
+        archive's `requirements.txt`, the push is refused with 40003 at once).
         """
         upload = form.file
         if upload is None:
@@ -191,6 +199,10 @@ class HubService:
                     read_requirements(upload.path) or []
                 )
             except UnsafeArchiveError as exc:
+                actual = md5_of_file(upload.path)  # only here: damage explains it best
+                if actual != upload.md5sum:
+                    message = damaged_message(actual, upload.md5sum)
+                    raise RpcError(DATA_STREAM_BROKEN, message) from None
                 raise RpcError(SUBMITTED_DATA_MALFORMED, str(exc)) from None
             yield _line("done", "extractZip", "The archive is a valid ZIP")
             yield _line(

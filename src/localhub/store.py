@@ -8,6 +8,7 @@ schema are the backstop: a second row for one protected tag can't exist.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -94,6 +95,12 @@ WAITING = "waiting"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 FINISHED = (SUCCEEDED, FAILED)
+
+
+#: What ``os.link`` fails with on a file system without hard links (some FUSE, SMB, FAT).
+_NO_HARD_LINKS = frozenset(
+    {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV}
+)
 
 
 @dataclass(frozen=True)
@@ -485,10 +492,21 @@ class Store:
         folder.mkdir(parents=True, exist_ok=True)
         while True:
             key = f"md5/{md5[:2]}/{md5}-{secrets.token_hex(8)}.zip"
+            target = self.blob_path(key)
             try:  # a new name, claimed atomically: a link fails if the name is taken
-                os.link(upload, self.blob_path(key))
+                os.link(upload, target)
             except FileExistsError:
                 continue
+            except OSError as exc:
+                if exc.errno not in _NO_HARD_LINKS:
+                    raise
+                # A file system without hard links: claim the name, then rename onto it.
+                try:
+                    target.touch(exist_ok=False)
+                except FileExistsError:
+                    continue
+                upload.replace(target)
+                return key
             # Not a rename onto a claimed name: on ext4 that writes the whole upload out to
             # disk before it returns (auto_da_alloc), which held the push's answer ~0.5 s/GiB.
             upload.unlink()

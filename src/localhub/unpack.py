@@ -12,11 +12,13 @@ only what they skip (the central directory) is read again at the end.
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import shutil
 import stat
 import threading
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, cast
 
@@ -28,6 +30,11 @@ MAX_UNPACKED_BYTES = 8 * 1024 * 1024 * 1024
 #: Piece size when unpacking.
 CHUNK = 1024 * 1024
 MAX_ENTRIES = 20_000
+#: Pieces read but not hashed yet (memory: at most this many pieces).
+_HASH_BACKLOG = 8
+#: What reading a damaged archive raises: zipfile's own errors, and zlib's and the stream's
+#: for damaged deflate data.
+_DAMAGE = (zipfile.BadZipFile, OSError, RuntimeError, zlib.error, EOFError)
 _MAX_REQUIREMENTS_BYTES = 1024 * 1024
 
 
@@ -48,7 +55,7 @@ class _HashedReads:
         self._file = file
         self._hashed = 0
         self._md5 = md5
-        self._pieces: queue.Queue[bytes | memoryview | None] = queue.Queue(8)
+        self._pieces: queue.Queue[bytes | memoryview | None] = queue.Queue(_HASH_BACKLOG)
         self._thread = threading.Thread(target=self._run, name="localhub-md5", daemon=True)
         self._thread.start()
 
@@ -86,11 +93,27 @@ class _HashedReads:
             self._thread.join()
 
 
+def damaged_message(actual: str, md5sum: str) -> str:
+    """What a push or build says of an upload that is not what its ``md5sum`` says."""
+    return (
+        f"The archive arrived damaged: its md5 is {actual}, but the push says {md5sum}. Push again."
+    )
+
+
+def md5_of_file(path: Path) -> str:
+    """The MD5 of a whole file (hex), read in pieces of :data:`CHUNK` bytes."""
+    digest = hashlib.md5()  # noqa: S324 - the protocol's checksum, not security
+    with path.open("rb") as file:
+        while chunk := file.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def open_zip(path: Path | IO[bytes]) -> zipfile.ZipFile:
     """Open an uploaded archive, or raise :class:`UnsafeArchiveError` if it isn't a ZIP."""
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _DAMAGE as exc:
         raise UnsafeArchiveError(f"The uploaded file is not a valid ZIP archive ({exc}).") from None
 
 
@@ -105,7 +128,7 @@ def read_requirements(path: Path) -> list[str] | None:
             raise UnsafeArchiveError("requirements.txt is larger than 1 MiB.")
         try:
             data = archive.read(info)
-        except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+        except _DAMAGE as exc:
             raise UnsafeArchiveError(
                 f"requirements.txt can't be read from the archive: {exc}"
             ) from None
@@ -187,7 +210,7 @@ def _unpack(path: Path | IO[bytes], target: Path, max_bytes: int) -> tuple[int, 
             try:
                 with archive.open(info) as source, destination.open("wb") as sink:
                     shutil.copyfileobj(source, sink, CHUNK)
-            except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+            except _DAMAGE as exc:
                 raise UnsafeArchiveError(
                     f"The archive entry `{info.filename}` can't be unpacked: {exc}"
                 ) from None

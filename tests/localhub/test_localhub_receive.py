@@ -97,6 +97,39 @@ def test_a_disk_error_is_a_500_that_leaves_no_file_and_no_thread(
     assert not _writing_threads()
 
 
+def test_a_client_that_goes_away_is_not_a_disk_error(tmp_path: Path) -> None:
+    body, content_type = encode_multipart([("id", "Name")], secrets.token_bytes(3 * CHUNK))
+    headers, _ = _request(body, content_type)
+
+    class Reset(io.BytesIO):
+        def read(self, size: int | None = -1, /) -> bytes:
+            if self.tell() > CHUNK:
+                raise ConnectionResetError(104, "Connection reset by peer")
+            return super().read(size)
+
+    with pytest.raises(RpcError) as broken:
+        read_form(headers, Body(headers, Reset(body)), uploads_dir=tmp_path)
+    assert broken.value.status == DATA_STREAM_BROKEN
+    assert not _files(tmp_path)
+    assert not _writing_threads()
+
+
+def test_a_file_part_that_never_ends_leaves_no_file(tmp_path: Path) -> None:
+    """A body cut right after the file's bytes (no closing boundary, Content-Length kept
+    honest): no form holds the file, so it is not left in the uploads folder."""
+    body, content_type = encode_multipart([("id", "Name")], secrets.token_bytes(CHUNK + 5))
+    cut = body[: body.rindex(b"\r\n--")]
+    headers, rfile = _request(cut, content_type)
+    try:
+        form = read_form(headers, Body(headers, rfile), uploads_dir=tmp_path)
+    except RpcError:
+        pass
+    else:
+        assert form.file is None
+    assert not _files(tmp_path)
+    assert not _writing_threads()
+
+
 def _zip(path: Path, entries: dict[str, bytes], method: int) -> Path:
     with zipfile.ZipFile(path, "w", compression=method) as archive:
         for name, data in entries.items():

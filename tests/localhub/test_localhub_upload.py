@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -26,6 +28,47 @@ def test_a_damaged_upload_fails_its_build_with_40003_and_keeps_no_tag(
     assert "arrived damaged" in final["message"] and "0" * 32 in final["message"]
     assert api.package(folder.name, tag="v1").status_code == 404
     assert api.push(folder, token=ALICE, protected=["v1"]).complete is not None  # released
+
+
+def _damaged(archive: bytes, offset: int) -> bytes:
+    damaged = bytearray(archive)
+    damaged[offset] ^= 0xFF
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("where", [0, 1, 10, 100])
+def test_damaged_deflate_data_fails_the_build_with_40003(
+    api: HubApi, folder: Path, tmp_path: Path, where: int
+) -> None:
+    """Damage inside a deflated entry makes zlib itself fail (offset 0: "invalid stored block
+    lengths"), or the CRC check: either way the md5 names the cause."""
+    (folder / "vocab.txt").write_text("token value\n" * 20000)
+    archive = pack(folder, tmp_path / "a.zip").path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        info = zf.getinfo("vocab.txt")
+    data_start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    md5sum = hashlib.md5(archive).hexdigest()  # noqa: S324 - what was sent
+    result = api.push(
+        _damaged(archive, data_start + where), name=folder.name, md5sum=md5sum, token=ALICE
+    )
+    final = api.final_report(result.task_id or "")
+    assert final["status"] == "failed"
+    assert final["error"]["code"] == 40003, final
+    assert "arrived damaged" in final["message"]
+
+
+def test_an_upload_damaged_where_the_push_reads_it_is_refused_with_40003(
+    api: HubApi, folder: Path, tmp_path: Path
+) -> None:
+    """The push reads requirements.txt (through the central directory) before answering:
+    damage there is named as damage, not as a malformed archive."""
+    archive = pack(folder, tmp_path / "a.zip").path.read_bytes()
+    central = archive.rindex(b"PK\x01\x02")  # the last central directory record
+    md5sum = hashlib.md5(archive).hexdigest()  # noqa: S324 - what was sent
+    result = api.push(_damaged(archive, central), name=folder.name, md5sum=md5sum, token=ALICE)
+    assert result.status == 40003, result.lines
+    assert "arrived damaged" in result.readable
+    assert api.package(folder.name).status_code == 404
 
 
 @pytest.mark.parametrize("md5sum", ["x", "0" * 31, "g" * 32, "0" * 33])
