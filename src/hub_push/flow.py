@@ -271,8 +271,9 @@ def _publish(
 def _too_large(archive: Archive, limit: int) -> ArchiveTooLargeError:
     """The refusal of an archive over `max-archive-size`, naming its largest entries."""
     largest = sorted(archive.packed_sizes.items(), key=lambda item: (-item[1], item[0]))[:3]
+    exact = f" ({archive.size} bytes)" if archive.size >= 1024 else ""
     return ArchiveTooLargeError(
-        f"The archive is {format_size(archive.size)} ({archive.size} bytes), more than "
+        f"The archive is {format_size(archive.size)}{exact}, more than "
         f"`max-archive-size` ({format_size(limit)}), the largest the Hub takes; nothing was "
         "uploaded. Its largest files (bytes in the archive): "
         + ", ".join(f"{name} ({format_size(size)})" for name, size in largest)
