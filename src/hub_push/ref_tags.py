@@ -216,27 +216,25 @@ def _check_ref(ref: str) -> None:
         raise RefTagsError(f"the git ref `{ref}` (GITHUB_REF) is not valid: it has {problem}")
 
 
-def _branch(ref: str) -> RefTags:
-    name = ref.removeprefix("refs/heads/")
+def _sanitized(what: Literal["branch", "tag"], name: str, ref: str) -> RefTags:
+    """The one tag a branch, or a tag that is not a version, gives: its name, sanitized."""
     tag = sanitize_tag(name)
     if not tag:
         raise RefTagsError(
-            f"the branch `{name}` (GITHUB_REF `{ref}`) has no letters or digits a Hub tag can "
+            f"the {what} `{name}` (GITHUB_REF `{ref}`) has no letters or digits a Hub tag can "
             "hold; list the tags instead of `auto`"
         )
-    return RefTags(tags=(tag,), kind="branch")
+    return RefTags(tags=(tag,), kind=what)
+
+
+def _branch(ref: str) -> RefTags:
+    return _sanitized("branch", ref.removeprefix("refs/heads/"), ref)
 
 
 def _tag(name: str, ref: str, *, protect_version: bool) -> RefTags:
     version = SEMVER.fullmatch(name)
     if version is None:
-        tag = sanitize_tag(name)
-        if not tag:
-            raise RefTagsError(
-                f"the tag `{name}` (GITHUB_REF `{ref}`) has no letters or digits a Hub tag "
-                "can hold; list the tags instead of `auto`"
-            )
-        return RefTags(tags=(tag,), kind="tag")
+        return _sanitized("tag", name, ref)
     major, minor, patch, pre = version["major"], version["minor"], version["patch"], version["pre"]
     exact = f"{major}.{minor}.{patch}" + (f"-{pre}" if pre else "")
     if len(exact) > MAX_TAG_LENGTH:
