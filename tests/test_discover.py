@@ -16,6 +16,7 @@ import pytest
 from hub_push import discover as discover_module
 from hub_push.discover import Discovery, FoundExecutor, discover
 from hub_push.errors import InputError
+from hub_push.executor import load_executor, name_of
 from support.git import git
 
 ZERO_SHA = "0" * 40
@@ -294,7 +295,8 @@ def test_broken_config_files_are_warnings(tmp_path: Path) -> None:
     found = discover(tmp_path)
     assert paths(found) == ["good"]
     assert len(found.warnings) == 2
-    assert found.warnings[0].startswith("`bad/config.yml` is not valid YAML (line ")
+    assert found.warnings[0].startswith("`bad/config.yml` is not valid YAML: ")
+    assert found.warnings[0].endswith(" (line 2): not an executor")
     assert found.warnings[1].startswith("`binary/config.yml` cannot be read")
 
 
@@ -470,3 +472,13 @@ def test_a_workspace_owned_by_another_user(repo: History) -> None:
     found = discover(repo.root, changed_since=repo.base)
     assert paths(found) == ["a", "after", "group/c"]
     assert found.warnings == ()
+
+
+def test_discover_and_the_push_name_a_manifest_named_executor_alike(tmp_path: Path) -> None:
+    """Only manifest.yml names it: the matrix row and the push both say `ManifestNamed`."""
+    folder = executor(tmp_path / "executors" / "from-manifest")
+    write(folder / "manifest.yml", "name: ManifestNamed\n")
+    found = discover(tmp_path)
+    assert found.executors == (FoundExecutor("executors/from-manifest", "ManifestNamed"),)
+    assert load_executor(folder).name == "ManifestNamed"
+    assert name_of(folder) == "ManifestNamed"

@@ -8,12 +8,24 @@ without importing or running the folder's code::
     if isinstance(verdict, Rejected):
         print(verdict.code, verdict.file, verdict.line, verdict.message)
 
+:func:`read_folder` reads what the folder says about itself (name, ``jtype``, placeholders)
+without judging it: the one reading behind reports, discover and ``preflight: false``.
+
 Where the Hub's check itself trips on a valid folder, the verdict is still a rejection (the
 Hub refuses the push), with ``quirk=True`` and a message saying what to change so it passes.
 """
 
+from executor_rules._facts import (
+    CONFIG,
+    MANIFEST,
+    FolderFacts,
+    Placeholder,
+    Problem,
+    read_folder,
+)
 from executor_rules._folder import MAX_FILE_BYTES
 from executor_rules._judge import judge
+from executor_rules._requirements import PLACEHOLDER, REQUIREMENTS
 from executor_rules._verdict import (
     BROKEN_DEPENDENCY,
     EXECUTOR_EXISTS,
@@ -28,14 +40,22 @@ from executor_rules._verdict import (
 
 __all__ = [
     "BROKEN_DEPENDENCY",
+    "CONFIG",
     "EXECUTOR_EXISTS",
     "EXECUTOR_NOT_FOUND",
     "HUB_MESSAGES",
     "ILLEGAL_EXECUTOR",
+    "MANIFEST",
     "MAX_FILE_BYTES",
     "OTHER",
+    "PLACEHOLDER",
+    "REQUIREMENTS",
     "Accepted",
+    "FolderFacts",
+    "Placeholder",
+    "Problem",
     "Rejected",
     "Verdict",
     "judge",
+    "read_folder",
 ]

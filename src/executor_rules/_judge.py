@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from executor_rules import _dockerfile, _python, _requirements, _yaml
+from executor_rules._facts import CONFIG, MANIFEST
 from executor_rules._folder import Folder, normalized, shown
 from executor_rules._python import Collected, Origin, Source
 from executor_rules._verdict import (
@@ -25,8 +26,6 @@ from executor_rules._verdict import (
     refuse,
 )
 
-CONFIG = "config.yml"
-MANIFEST = "manifest.yml"
 DOCKERFILE = "Dockerfile"
 #: Without config.yml the Hub reads these (top-level ``*.py`` and ``executor/*.py``).
 GLOB_DIRS: tuple[tuple[str, ...], ...] = ((), ("executor",))

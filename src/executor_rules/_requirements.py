@@ -14,7 +14,7 @@ REQUIREMENTS = "requirements.txt"
 PYPROJECT = "pyproject.toml"
 
 #: ``${NAME}`` placeholders, filled from the push's build-env (upper-case names only).
-_PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")
+PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")
 _POETRY_OPERATORS = re.compile(r"~=|==|!=|>=|<=")
 
 
@@ -35,7 +35,7 @@ class Requirements:
         """``${NAME}`` placeholders with the line of their first use."""
         found: dict[str, int] = {}
         for number, text in self.lines:
-            for match in _PLACEHOLDER.finditer(text):
+            for match in PLACEHOLDER.finditer(text):
                 found.setdefault(match.group(1), number)
         return list(found.items())
 

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-import yaml
 from dulwich.diff_tree import tree_changes
 from dulwich.errors import NotGitRepository
 from dulwich.graph import find_merge_base
@@ -43,19 +42,17 @@ from dulwich.objects import Commit, ObjectID, ShaFile, Tag, Tree
 from dulwich.refs import Ref, check_ref_format
 from dulwich.repo import ParentsProvider, Repo
 
+from executor_rules import CONFIG, read_folder
 from hub_push.errors import HubPushError, InputError
 
 if TYPE_CHECKING:
     from dulwich.object_store import BaseObjectStore
     from dulwich.repo import BaseRepo
 
-CONFIG_FILE = "config.yml"
 #: Folders the walk never enters (besides hidden ones and virtual environments).
 SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__", "site-packages"})
 #: A folder holding one of these is a virtual environment.
 VENV_MARKERS = ("pyvenv.cfg", "conda-meta")
-#: A config.yml larger than this is not read (an executor's is a few hundred bytes).
-MAX_CONFIG_BYTES = 1024 * 1024
 #: GitHub runs at most this many jobs from one matrix.
 MAX_MATRIX_JOBS = 256
 #: The walk to where a branch base's history meets HEAD's reads at most this many commits.
@@ -65,7 +62,6 @@ MAX_CHANGED_PATHS = 100_000
 
 _ZERO_SHA = re.compile(r"0{40}|0{64}")
 _FULL_SHA = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
-_YAML_STR = "tag:yaml.org,2002:str"
 #: `HEAD`, `FETCH_HEAD`, `ORIG_HEAD`, …: refs named as they are.
 _PSEUDO_REF = re.compile(r"(?:[A-Z][A-Z_]*_)?HEAD")
 _MAX_TAG_DEPTH = 16
@@ -221,8 +217,9 @@ def _is_venv(folder: Path) -> bool:
 
 
 def _executor_name(folder: Path, top: Path, base: Path, warnings: list[str]) -> str | None:
-    """`metas.name` (else the folder's name) when `folder` is an executor folder, else None."""
-    config = folder / CONFIG_FILE
+    """The executor's name, as the push picks it (`metas.name`, then manifest.yml's `name`,
+    then the folder's name) when `folder` is an executor folder, else None."""
+    config = folder / CONFIG
     shown = _relative(config, base)
     if config.is_symlink():
         target = config.resolve()
@@ -231,41 +228,12 @@ def _executor_name(folder: Path, top: Path, base: Path, warnings: list[str]) -> 
             return None
     if not config.is_file():
         return None
-    try:
-        if config.stat().st_size > MAX_CONFIG_BYTES:
-            warnings.append(f"`{shown}` is larger than 1 MiB: not read, not an executor")
-            return None
-        node = yaml.compose(config.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        line = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
-        warnings.append(f"`{shown}` is not valid YAML{line}: not an executor")
+    facts = read_folder(folder)
+    if facts.problem is not None and facts.problem.file == CONFIG:
+        line = f" (line {facts.problem.line})" if facts.problem.line else ""
+        warnings.append(f"`{shown}` {facts.problem.message}{line}: not an executor")
         return None
-    except yaml.YAMLError as exc:
-        warnings.append(f"`{shown}` is not valid YAML ({exc}): not an executor")
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        warnings.append(f"`{shown}` cannot be read ({exc}): not an executor")
-        return None
-    if not _string(_value(node, "jtype")):
-        return None
-    name = _string(_value(_value(node, "metas"), "name"))
-    return name or folder.name
-
-
-def _value(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if not isinstance(node, yaml.MappingNode):
-        return None
-    for key_node, value_node in node.value:
-        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-            return value_node  # type: ignore[no-any-return]
-    return None
-
-
-def _string(node: yaml.Node | None) -> str:
-    """The node's text when it is a string scalar, else ""."""
-    if isinstance(node, yaml.ScalarNode) and node.tag == _YAML_STR:
-        return str(node.value).strip()
-    return ""
+    return facts.name_or_folder() if facts.names_class else None
 
 
 # --- git: read with dulwich (pure Python), never the git CLI ----------------------------------

@@ -7,27 +7,12 @@ Checked before anything is uploaded, each problem with the file and line to fix:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from executor_rules import CONFIG, REQUIREMENTS, FolderFacts, Placeholder, Problem, read_folder
 from hub_push.errors import ExecutorError, InputError, SourceLocation
-
-CONFIG_FILE = "config.yml"
-MANIFEST_FILE = "manifest.yml"
-REQUIREMENTS_FILE = "requirements.txt"
-PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")
-
-
-@dataclass(frozen=True)
-class Placeholder:
-    """A `${NAME}` in requirements.txt, filled in by the Hub from `build-env`."""
-
-    name: str
-    line: int
 
 
 @dataclass(frozen=True)
@@ -39,39 +24,6 @@ class Executor:
     jtype: str
     placeholders: tuple[Placeholder, ...]
     dockerfile: str  # relative to the folder; "" when the Hub generates one
-
-
-def _load_yaml(path: Path, display: str) -> yaml.MappingNode | None:
-    try:
-        node = yaml.compose(path.read_text(encoding="utf-8"))
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ExecutorError(
-            f"is not valid YAML: {exc.problem}", SourceLocation(display, line)
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ExecutorError(f"cannot be read: {exc}", SourceLocation(display)) from None
-    if node is None:
-        return None
-    if not isinstance(node, yaml.MappingNode):
-        raise ExecutorError("must be a mapping of keys to values", SourceLocation(display, 1))
-    return node
-
-
-def _child(node: yaml.MappingNode | None, key: str) -> tuple[yaml.Node, int] | None:
-    """The value node under `key`, with the key's line (1-based)."""
-    if node is None:
-        return None
-    for key_node, value_node in node.value:
-        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-            return value_node, key_node.start_mark.line + 1
-    return None
-
-
-def _scalar(found: tuple[yaml.Node, int] | None) -> tuple[str, int] | None:
-    if found is None or not isinstance(found[0], yaml.ScalarNode):
-        return None
-    return str(found[0].value).strip(), found[1]
 
 
 def display_path(folder: Path, file: str, root: Path | None) -> str:
@@ -88,17 +40,6 @@ def display_path(folder: Path, file: str, root: Path | None) -> str:
     return path.as_posix()
 
 
-def read_placeholders(requirements: Path) -> tuple[Placeholder, ...]:
-    """Every `${NAME}` on the non-comment lines of requirements.txt, with its line."""
-    found: list[Placeholder] = []
-    text = requirements.read_text(encoding="utf-8", errors="replace")
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip().startswith("#"):
-            continue
-        found.extend(Placeholder(m.group(1), number) for m in PLACEHOLDER.finditer(line))
-    return tuple(found)
-
-
 def load_executor(
     folder: Path,
     *,
@@ -106,65 +47,65 @@ def load_executor(
     dockerfile: str = "",
     name_override: str = "",
     workspace: Path | None = None,
+    facts: FolderFacts | None = None,
 ) -> Executor:
-    """Read and check an executor folder, or raise `ExecutorError` naming file and line.
+    """Check an executor folder (its `facts`, read here when not given), or raise
+    `ExecutorError` naming file and line.
 
     `name_override` (the `name` input) stands in for a missing `metas.name`; with it, as with
     `jina hub push`, a folder without `config.yml` can be pushed (the Hub writes one).
     """
     require_folder(folder)
+    facts = facts or read_folder(folder)
 
     def shown(file: str) -> str:
         return display_path(folder, file, workspace)
 
-    config_path = folder / CONFIG_FILE
-    if not config_path.is_file() and name_override:
+    if not facts.has_config and name_override:
         return Executor(
             folder=folder,
             name=name_override,
             jtype="",
-            placeholders=_placeholders(folder, build_env, shown),
+            placeholders=_placeholders(facts, build_env, shown),
             dockerfile=_check_dockerfile(folder, dockerfile, shown),
         )
-    if not config_path.is_file():
+    if not facts.has_config:
         raise ExecutorError(
-            f"No `{CONFIG_FILE}` in `{folder}`. An executor folder needs one, with `jtype:` "
+            f"No `{CONFIG}` in `{folder}`. An executor folder needs one, with `jtype:` "
             "naming the Executor class and `metas: name:` naming the executor.",
-            SourceLocation(shown(CONFIG_FILE)),
+            SourceLocation(shown(CONFIG)),
         )
-    config = _load_yaml(config_path, shown(CONFIG_FILE))
-    jtype = _scalar(_child(config, "jtype"))
-    if not jtype:  # an empty `jtype` is allowed: the Hub then finds the Executor subclass
+    if facts.problem is not None and facts.problem.file == CONFIG:
+        raise _unreadable(facts.problem, shown)
+    if facts.jtype is None:  # an empty `jtype` is allowed: the Hub then finds the class
         raise ExecutorError(
             "has no `jtype:`; it must name the Executor class, e.g. `jtype: MyExecutor`.",
-            SourceLocation(shown(CONFIG_FILE), 1),
+            SourceLocation(shown(CONFIG), 1),
         )
-    metas = _child(config, "metas")
-    metas_node = metas[0] if metas and isinstance(metas[0], yaml.MappingNode) else None
-    root_modules, meta_modules = _child(config, "py_modules"), _child(metas_node, "py_modules")
-    if root_modules and meta_modules:
+    if facts.py_modules_twice is not None:
         raise ExecutorError(
             "sets `py_modules` both at the top level and under `metas`; keep one.",
-            SourceLocation(shown(CONFIG_FILE), meta_modules[1]),
+            SourceLocation(shown(CONFIG), facts.py_modules_twice),
         )
-
-    name = _scalar(_child(metas_node, "name"))
-    if not name and (folder / MANIFEST_FILE).is_file():
-        name = _scalar(_child(_load_yaml(folder / MANIFEST_FILE, shown(MANIFEST_FILE)), "name"))
-    executor_name = name[0] if name and name[0] else name_override
+    if facts.problem is not None:  # manifest.yml, read for the name
+        raise _unreadable(facts.problem, shown)
+    executor_name = facts.name or name_override
     if not executor_name:
         raise ExecutorError(
             "has no executor name: add `metas:` with `name: MyExecutor` (or set the `name` input).",
-            SourceLocation(shown(CONFIG_FILE), metas[1] if metas else 1),
+            SourceLocation(shown(CONFIG), facts.metas_line or 1),
         )
-
     return Executor(
         folder=folder,
         name=executor_name,
-        jtype=jtype[0],
-        placeholders=_placeholders(folder, build_env, shown),
+        jtype=facts.jtype,
+        placeholders=_placeholders(facts, build_env, shown),
         dockerfile=_check_dockerfile(folder, dockerfile, shown),
     )
+
+
+def _unreadable(problem: Problem, shown: Callable[[str], str]) -> ExecutorError:
+    return ExecutorError(problem.message, SourceLocation(shown(problem.file), problem.line))
 
 
 def folder_in_workspace(path: str, workspace: Path, *, input_name: str = "path") -> Path:
@@ -187,16 +128,7 @@ def folder_in_workspace(path: str, workspace: Path, *, input_name: str = "path")
 def name_of(folder: Path) -> str:
     """The executor's name as far as it can be told without checking anything (metas.name,
     then manifest.yml's name, then the folder's name): for reports before the checks ran."""
-    for file, keys in ((CONFIG_FILE, ("metas", "name")), (MANIFEST_FILE, ("name",))):
-        try:
-            node: object = yaml.safe_load((folder / file).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
-            continue
-        for key in keys:
-            node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, str) and node.strip():
-            return node.strip()
-    return folder.name
+    return read_folder(folder).name_or_folder()
 
 
 def require_folder(folder: Path) -> None:
@@ -206,23 +138,20 @@ def require_folder(folder: Path) -> None:
 
 
 def _placeholders(
-    folder: Path, build_env: Iterable[str], shown: Callable[[str], str]
+    facts: FolderFacts, build_env: Iterable[str], shown: Callable[[str], str]
 ) -> tuple[Placeholder, ...]:
     """The `${NAME}`s of requirements.txt; each must be set by `build-env`."""
-    if not (folder / REQUIREMENTS_FILE).is_file():
-        return ()
-    placeholders = read_placeholders(folder / REQUIREMENTS_FILE)
     given = set(build_env)
-    missing = [p for p in placeholders if p.name not in given]
+    missing = [p for p in facts.placeholders if p.name not in given]
     if missing:
         names = ", ".join(dict.fromkeys(p.name for p in missing))
         raise ExecutorError(
             f"uses {names} but `build-env` does not set "
             + ("it" if len({p.name for p in missing}) == 1 else "them")
             + f"; add `{missing[0].name}=…` lines to `build-env` (from a repository secret).",
-            SourceLocation(shown(REQUIREMENTS_FILE), missing[0].line),
+            SourceLocation(shown(REQUIREMENTS), missing[0].line),
         )
-    return placeholders
+    return facts.placeholders
 
 
 def dockerfile_in_folder(folder: Path, dockerfile: str) -> Path:
