@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from hub_push.grammar import TAG
 from hub_push.ref_tags import (
-    HUB_TAG,
     RefTags,
     RefTagsError,
     derive_tags,
@@ -202,7 +202,7 @@ def test_tags_from_the_ref(
     assert result.protected == protected
     assert not result.skipped
     assert set(result.protected) <= set(result.tags)
-    assert all(HUB_TAG.fullmatch(tag) for tag in result.tags)
+    assert all(TAG.matches(tag) for tag in result.tags)
 
 
 @pytest.mark.parametrize(
@@ -342,7 +342,7 @@ def test_errors_read_well_after_the_input_name() -> None:
 )
 def test_sanitize_tag(name: str, tag: str) -> None:
     assert sanitize_tag(name) == tag
-    assert tag == "" or HUB_TAG.fullmatch(tag)
+    assert tag == "" or TAG.matches(tag)
 
 
 def test_split_auto() -> None:

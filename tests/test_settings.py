@@ -160,7 +160,7 @@ def test_max_archive_size_refuses_what_is_not_a_size(
 
 @pytest.mark.parametrize("value", [0, -1, True, 2 * 1024**5])
 def test_max_archive_size_given_as_a_number_is_range_checked_too(value: int) -> None:
-    from hub_push.settings import parse_size
+    from hub_push.grammar import parse_size
 
     with pytest.raises(ValueError, match="must be"):
         parse_size(value)

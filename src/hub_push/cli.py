@@ -13,12 +13,14 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hub_push import __version__
 from hub_push import github_actions as gha
 from hub_push.errors import Cancelled, ExecutorError, HubPushError, InputError, InputErrors
+from hub_push.grammar import IfExists, Mode, Visibility, words
 
 if TYPE_CHECKING:
     from hub_push.deadline import Deadline
@@ -31,57 +33,105 @@ def _cancel(signum: int, _frame: FrameType | None) -> None:
     raise Cancelled(f"Cancelled by signal {signal.Signals(signum).name}.")
 
 
-def parse_args(argv: Sequence[str] | None) -> dict[str, object]:
-    """CLI flags, mirroring the action's inputs; only the flags given are returned."""
+@dataclass(frozen=True)
+class Option:
+    """A setting's CLI flag: `kind` is "text", "flag" (`--x` and `--no-x`), "list" (the flag
+    repeats) or the words of a choice; `flags` spells it otherwise than `--<input>`."""
+
+    kind: str | tuple[str, ...]
+    help: str
+    flags: tuple[str, ...] = ()
+    metavar: str | None = None
+    #: A flag's "off" spelling, when `--no-<input>` is not it (`--no-cache` is "on").
+    off: str = ""
+
+
+#: One flag a setting, in the model's order (tests/unit/test_cli.py checks this table against
+#: `Settings`: the same fields, kinds and words). A table, not a walk over the model, so that
+#: `--help` answers without importing pydantic.
+OPTIONS: dict[str, Option] = {
+    "path": Option("text", "executor folder (default: .)"),
+    "tags": Option(
+        "list", "a tag (repeatable; `auto`: the tags of the git ref)", flags=("-t", "--tag")
+    ),
+    "protected_tags": Option("list", "a protected tag (repeatable)", flags=("--protected-tag",)),
+    "name": Option("text", "executor name or ID (with --secret: update it)"),
+    "secret": Option("text", "the executor's SECRET (prefer HUB_PUSH_SECRET)"),
+    "token": Option("text", "Jina login token (prefer JINA_AUTH_TOKEN)"),
+    "visibility": Option(words(Visibility), "public or private (empty: the Hub's default)"),
+    "build_env": Option("list", "a build-env variable (repeatable)", metavar="KEY=VALUE"),
+    "dockerfile": Option(
+        "text", "the Dockerfile to build, relative to the folder", flags=("-f", "--dockerfile")
+    ),
+    "platform": Option("text", "Docker platforms to build for, e.g. linux/amd64,linux/arm64"),
+    "no_cache": Option("flag", "build without the Hub's cache", off="--cache"),
+    "hub_url": Option("text", "the Hub's address"),
+    "wait": Option("flag", "follow the build to its end"),
+    "timeout": Option("text", "the whole run's limit, e.g. 90s, 15m, 1h", metavar="DURATION"),
+    "verbose": Option("flag", "show the Hub's build log"),
+    "dry_run": Option("flag", "check and pack, upload nothing"),
+    "preflight": Option("flag", "Jina Hub's build check before the upload"),
+    "max_archive_size": Option(
+        "text", "the largest archive the Hub takes, e.g. 2GiB, 500MB", metavar="SIZE"
+    ),
+    "summary": Option("flag", "write the step summary"),
+    "github_token": Option(
+        "text", "a GitHub token for the pull-request features (prefer HUB_PUSH_GITHUB_TOKEN)"
+    ),
+    "status_check": Option("flag", "set a commit status"),
+    "check_run": Option("flag", "create a check run"),
+    "comment": Option("flag", "keep one pull-request comment up to date"),
+    "sha": Option("text", "the commit to report on"),
+    "status_context": Option("text", "the commit status's context"),
+    "save_secret_as": Option(
+        "text",
+        "save a first publish's SECRET as repository secrets PREFIX_NAME and PREFIX_SECRET",
+        metavar="PREFIX",
+    ),
+    "tag_prefix": Option("text", "with --tag auto: this executor's git tag prefix"),
+    "protect_version": Option("flag", "with --tag auto: protect the exact version tag"),
+    "if_exists": Option(words(IfExists), "what a protected tag already on the Hub does"),
+    "mode": Option(words(Mode), "push, or discover executor folders"),
+    "root": Option("text", "with discover: where to look for executors"),
+    "changed_since": Option(
+        "text", "with discover: only executors changed since this commit or ref", metavar="REF"
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hub-push",
         description="Publish a Jina Executor folder to Jina Hub and report the build. "
         "Every flag can also come from INPUT_<NAME> (as in GitHub Actions) or HUB_PUSH_<NAME>.",
         argument_default=argparse.SUPPRESS,
     )
-    add = parser.add_argument
-    add("--version", action="version", version=f"hub-push {__version__}")
-    add("--path", help="executor folder (default: .)")
-    add("-t", "--tag", dest="tags", action="append", help="a tag (repeatable)")
-    add(
-        "--protected-tag",
-        dest="protected_tags",
-        action="append",
-        help="a protected tag (repeatable)",
-    )
-    add("--name", help="executor name or ID (with --secret: update it)")
-    add("--secret", help="the executor's SECRET (prefer HUB_PUSH_SECRET)")
-    add("--token", help="Jina login token (prefer JINA_AUTH_TOKEN)")
-    add("--visibility", choices=["public", "private"])
-    add("--build-env", dest="build_env", action="append", metavar="KEY=VALUE", help="repeatable")
-    add("-f", "--dockerfile")
-    add("--platform")
-    add("--no-cache", dest="no_cache", action="store_true")
-    add("--hub-url", dest="hub_url")
-    add("--wait", action=argparse.BooleanOptionalAction)
-    add("--timeout", help="e.g. 90s, 15m, 1h")
-    add("--verbose", action="store_true")
-    add("--dry-run", dest="dry_run", action="store_true")
-    add("--preflight", action=argparse.BooleanOptionalAction, help="Jina Hub's build check")
-    add("--max-archive-size", dest="max_archive_size", metavar="SIZE", help="e.g. 2GiB, 500MB")
-    add("--summary", action=argparse.BooleanOptionalAction)
-    add("--github-token", dest="github_token", help="prefer HUB_PUSH_GITHUB_TOKEN")
-    add("--status-check", dest="status_check", action="store_true")
-    add("--check-run", dest="check_run", action="store_true")
-    add("--comment", action="store_true")
-    add("--sha")
-    add("--status-context", dest="status_context")
-    add("--save-secret-as", dest="save_secret_as", metavar="PREFIX")
-    add("--tag-prefix", dest="tag_prefix", help="with --tag auto: this executor's git tag prefix")
-    add("--protect-version", dest="protect_version", action="store_true")
-    add("--if-exists", dest="if_exists", choices=["fail", "skip"])
-    add("--mode", choices=["push", "discover"])
-    add("--root", help="with discover: where to look for executors")
-    add("--changed-since", dest="changed_since", metavar="REF")
+    parser.add_argument("--version", action="version", version=f"hub-push {__version__}")
+    for field, option in OPTIONS.items():
+        flags = option.flags or ("--" + field.replace("_", "-"),)
+        settings: dict[str, Any] = {"dest": field, "help": option.help}
+        if option.metavar:
+            settings["metavar"] = option.metavar
+        if option.kind == "flag":  # `--x` and `--no-x`, the last one given wins
+            off = option.off or "--no-" + flags[-1].removeprefix("--")
+            parser.add_argument(*flags, action="store_true", **settings)
+            parser.add_argument(off, action="store_false", dest=field, help=argparse.SUPPRESS)
+            continue
+        if option.kind == "list":
+            settings["action"] = "append"
+        elif isinstance(option.kind, tuple):
+            settings["choices"] = option.kind
+        parser.add_argument(*flags, **settings)
+    parser.epilog = "Every flag of a true/false setting has a --no-… form (--no-cache: --cache)."
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> dict[str, object]:
+    """CLI flags, mirroring the action's inputs; only the flags given are returned."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["discover"]:  # `hub-push discover …` is `--mode discover …`
         arguments = ["--mode", "discover", *arguments[1:]]
-    return dict(vars(parser.parse_args(arguments)))
+    return dict(vars(build_parser().parse_args(arguments)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

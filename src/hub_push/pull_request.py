@@ -33,6 +33,7 @@ from urllib3.response import BaseHTTPResponse
 from hub_push import github_actions as gha
 from hub_push.errors import HubPushError
 from hub_push.github_context import PULL_REQUEST_EVENTS, GitHubContext
+from hub_push.grammar import SAVE_SECRET_AS
 from hub_push.outcome import OK_STATUSES, Outcome
 from hub_push.summary import HEADINGS
 
@@ -52,8 +53,6 @@ ANNOTATIONS_PER_REQUEST = 50
 COMMENT_LIMIT = 65536
 #: Statuses that refuse a request without doing it: repeating it later is always safe.
 RATE_LIMIT_STATUSES = frozenset({403, 429})
-#: A secret name as GitHub accepts it (it also refuses the `GITHUB_` prefix).
-SECRET_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # What each feature is called in warnings, and what its token needs.
 STATUS, CHECK_RUN, COMMENT, SECRETS = "commit status", "check run", "comment", "save-secret-as"
@@ -408,11 +407,8 @@ class PullRequestReporter:
             )
             return
         prefix = self.features.save_secret_as.strip()
-        if not SECRET_PREFIX.fullmatch(prefix) or prefix.upper().startswith("GITHUB_"):
-            raise _Skip(
-                f"{prefix!r} is no secret name prefix (letters, digits and _, not starting with"
-                " a digit or GITHUB_)"
-            )
+        if not SAVE_SECRET_AS.matches(prefix):
+            raise _Skip(f"{prefix!r} {SAVE_SECRET_AS.message}")
         values = {
             f"{prefix}_NAME": outcome.executor_name or outcome.executor_id,
             f"{prefix}_SECRET": outcome.secret,

@@ -33,9 +33,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-#: A tag the Hub accepts (the same rule as the Hub's and the `tags` input's).
-HUB_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
-MAX_TAG_LENGTH = 128
+from hub_push.grammar import MAX_TAG_LENGTH, TAG
+
 #: The word in the `tags` input that asks for the tags of the git ref.
 AUTO = "auto"
 LATEST = "latest"
@@ -254,11 +253,8 @@ def _tag(name: str, ref: str, *, protect_version: bool) -> RefTags:
 
 def _with_explicit(derived: RefTags, explicit: Sequence[str]) -> RefTags:
     for tag in explicit:
-        if tag != AUTO and not HUB_TAG.fullmatch(tag):
-            raise RefTagsError(
-                f"`{tag}` is not a valid tag (letters, digits, `_`, `.` and `-`, not starting "
-                "with `.` or `-`, at most 128 characters)"
-            )
+        if tag != AUTO and not TAG.matches(tag):
+            raise RefTagsError(f"`{tag}` {TAG.message}")
     tags = tuple(dict.fromkeys([*derived.tags, *(t for t in explicit if t != AUTO)]))
     return RefTags(
         tags=tags,

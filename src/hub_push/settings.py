@@ -13,32 +13,31 @@ Reading them has no side effect: the entrypoint masks them first, from the raw i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, cast
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
-    Field,
+    AliasGenerator,
+    BeforeValidator,
     SecretStr,
     ValidationError,
-    ValidationInfo,
-    field_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from hub_push import grammar
 from hub_push.errors import InputError, InputErrors
+from hub_push.grammar import IfExists, Mode, Visibility, words
 from hub_push.hub.usage import JINA_HUB_API
 from hub_push.ref_tags import AUTO
 from hub_push.sizes import format_size
 
 DEFAULT_HUB_URL = JINA_HUB_API
-BUILD_ENV_NAME = re.compile(r"^[A-Z0-9_]+$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
-_TRUE = {"true", "True", "TRUE"}
-_FALSE = {"false", "False", "FALSE"}
+#: Variables of the Jina CLI that stand in for an input when neither flag nor input is set.
+JINA_VARIABLES = {"token": "JINA_AUTH_TOKEN", "hub_url": "JINA_HUBBLE_REGISTRY"}
 
 
 def input_name(field: str) -> str:
@@ -46,196 +45,67 @@ def input_name(field: str) -> str:
     return field.replace("_", "-")
 
 
-def _sources(field: str, *extra: str) -> AliasChoices:
+def sources(field: str) -> AliasChoices:
+    """Where a field is read from, first found wins: the keyword (CLI flag), the runner's
+    `INPUT_<NAME>`, a plain `HUB_PUSH_<NAME>`, then the Jina CLI's variable, if any."""
+    extra = (JINA_VARIABLES[field],) if field in JINA_VARIABLES else ()
     return AliasChoices(
-        field,  # keyword / CLI
-        "INPUT_" + input_name(field).upper(),  # the runner
-        "HUB_PUSH_" + field.upper(),  # plain environment
-        *extra,
+        field, "INPUT_" + input_name(field).upper(), "HUB_PUSH_" + field.upper(), *extra
     )
 
 
-def _input(default: Any, field: str, *extra: str) -> Any:
-    return Field(default, validation_alias=_sources(field, *extra))
-
-
-def split_list(value: object) -> list[str]:
-    """A list input: newlines or commas; items trimmed; empty items and `#` comments dropped."""
-    if isinstance(value, list | tuple):
-        lines = [str(v) for v in value]
-    elif isinstance(value, str):
-        lines = value.splitlines()
-    else:
-        raise ValueError("expected text: one item a line, or items separated by commas")
-    kept: list[str] = []
-    for line in lines:
-        if line.strip().startswith("#"):  # a comment line, commas and all
-            continue
-        for item in (i.strip() for i in line.split(",")):
-            if item and item not in kept:
-                kept.append(item)
-    return kept
-
-
-def parse_bool(value: object) -> bool:
-    """YAML 1.2 core booleans only, as `core.getBooleanInput`: no `yes`, `1` or `on`."""
-    if isinstance(value, bool):
+def _credential(value: object) -> object:
+    """A credential: stripped; printable ASCII without spaces (never echoed in the error)."""
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(raw, str):
         return value
-    text = str(value).strip()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError("must be `true` or `false`")
+    stripped = raw.strip()
+    grammar.CREDENTIAL.check(stripped)
+    return stripped or None
 
 
-#: The words an enumerated input takes.
-CHOICES = {
-    "visibility": ("public", "private"),
-    "if_exists": ("fail", "skip"),
-    "mode": ("push", "discover"),
-}
-#: The longest `timeout` taken: a GitHub-hosted job ends after 6 hours anyway.
-MAX_DURATION = timedelta(hours=24)
-#: A credential: printable ASCII without spaces (it travels in an HTTP header or a form).
-CREDENTIAL = re.compile(r"[!-~]{1,4096}")
-_PLATFORM = r"[a-z0-9_.-]+(/[a-z0-9_.-]+){0,2}"
-#: The grammar of the free-text inputs that have one: (pattern, what the error says).
-GRAMMAR: dict[str, tuple[re.Pattern[str], str]] = {
-    "name": (
-        re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"),  # an executor name or its UUID8
-        "must be an executor name or ID: letters, digits, `_` and `-`, starting with a "
-        "letter or digit, at most 64 characters",
-    ),
-    "platform": (
-        re.compile(rf"{_PLATFORM}(,{_PLATFORM})*"),
-        "must be Docker platforms such as `linux/amd64,linux/arm64`",
-    ),
-    "sha": (
-        re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}"),
-        "must be a full commit SHA (40 hexadecimal characters)",
-    ),
-    "status_context": (re.compile(r".{1,100}", re.DOTALL), "may have at most 100 characters"),
-    "save_secret_as": (
-        re.compile(r"(?!GITHUB_)[A-Z][A-Z0-9_]{0,80}"),
-        "must be a secret name prefix: upper-case letters, digits and `_`, starting "
-        "with a letter, not with `GITHUB_`",
-    ),
-    "changed_since": (
-        re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}"),
-        "must be a commit SHA or a branch or tag name",
-    ),
-}
-
-
-#: The units of `max-archive-size`: decimal (kB, MB, GB, TB) and binary (KiB, MiB, GiB, TiB).
-SIZE_UNITS = {
-    "": 1, "b": 1,
-    "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
-    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
-}  # fmt: skip
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([A-Za-z]*)")
-#: The largest `max-archive-size` taken (a mistyped unit should not pass as "no limit").
-MAX_SIZE = 1024**5
-
-
-def parse_size(value: object) -> int | None:
-    """`500MB`, `2GiB`, `1.5GB` or a plain number of bytes; empty: None (no limit known)."""
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):  # a keyword argument
-        size = value
-    else:
-        text = str(value).strip()
-        if not text:
-            return None
-        match = _SIZE.fullmatch(text)
-        unit = SIZE_UNITS.get(match.group(2).lower()) if match else None
-        if match is None or unit is None:
-            raise ValueError(
-                "must be a size such as `500MB`, `2GiB` or a number of bytes "
-                "(units: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)"
-            )
-        size = int(float(match.group(1)) * unit)
-    if not 0 < size <= MAX_SIZE:
-        raise ValueError("must be more than 0 bytes and at most 1 PiB")
-    return size
-
-
-def parse_duration(value: object) -> timedelta:
-    """`90s`, `15m`, `1h30m`, or a plain number of seconds; more than zero, at most a day."""
+def _hub_url(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    url = value.strip().rstrip("/")
+    if not grammar.HUB_URL.matches(url) or not url.isascii():
+        raise ValueError(grammar.HUB_URL.message)
     try:
-        duration = _duration_of(value)
-    except OverflowError:
-        raise ValueError("must be at most 24h") from None
-    if duration <= timedelta(0):
-        raise ValueError("must be longer than zero")
-    if duration > MAX_DURATION:
-        raise ValueError("must be at most 24h")
-    return duration
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises for a port that is not a number from 0 to 65535)
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    if not parts.hostname:
+        raise ValueError("has no host name")
+    return url
 
 
-def _duration_of(value: object) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float):
-        if value != value:  # NaN
-            raise ValueError("must be a number of seconds")
-        return timedelta(seconds=value)
-    text = str(value).strip().lower().replace(" ", "")
-    if re.fullmatch(r"\d{1,12}(\.\d{1,9})?", text):
-        return timedelta(seconds=float(text))
-    if text and len(text) <= 64 and _DURATION_PART.sub("", text) == "":
-        units = {"h": 3600, "m": 60, "s": 1}
-        return timedelta(seconds=sum(float(n) * units[u] for n, u in _DURATION_PART.findall(text)))
-    raise ValueError("must be a duration such as `90s`, `15m` or `1h30m`")
-
-
-def build_env_lines(value: object) -> list[str]:
-    """The `KEY=VALUE` lines of a `build-env` value (text, a list, or a mapping)."""
-    if isinstance(value, Mapping):
-        return [
-            f"{k}={v.get_secret_value() if isinstance(v, SecretStr) else v}"
-            for k, v in value.items()
-        ]
-    if isinstance(value, str):
-        return value.splitlines()
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    raise ValueError("expected `KEY=VALUE` lines")
-
-
-def parse_build_env(value: object) -> dict[str, SecretStr]:
-    """`KEY=VALUE` a line (or a mapping: the field's default is validated too).
-
-    Messages name the line and the key, never a value: a malformed line may be a secret.
-    """
-    lines = build_env_lines(value)
-    env: dict[str, SecretStr] = {}
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if "=" not in line:
-            raise ValueError(f"line {number} is not `KEY=VALUE` (it has no `=`)")
-        key, secret = (part.strip() for part in line.split("=", 1))
-        if not BUILD_ENV_NAME.fullmatch(key) or key.startswith("_"):
-            raise ValueError(
-                f"line {number}: the name `{key}` may hold only upper-case letters, digits "
-                "and `_`, and may not start with `_`"
-            )
-        if "=" in secret:
-            raise ValueError(
-                f"line {number}: the value of `{key}` contains `=`, which the Hub refuses"
-            )
-        if key in env:
-            raise ValueError(f"line {number}: `{key}` is given twice")
-        env[key] = SecretStr(secret)
-    return env
+# Each kind of field, with its parsing: a field's type says how its input is read.
+_TRIMMED = BeforeValidator(grammar.text)
+Text = Annotated[str, _TRIMMED]
+NameOrId = Annotated[str, _TRIMMED, AfterValidator(grammar.EXECUTOR_NAME_OR_ID.check)]
+Platforms = Annotated[str, _TRIMMED, AfterValidator(grammar.PLATFORM.check)]
+Sha = Annotated[str, _TRIMMED, AfterValidator(grammar.SHA.check)]
+StatusContext = Annotated[str, _TRIMMED, AfterValidator(grammar.STATUS_CONTEXT.check)]
+SecretPrefix = Annotated[str, _TRIMMED, AfterValidator(grammar.SAVE_SECRET_AS.check)]
+GitRef = Annotated[str, _TRIMMED, AfterValidator(grammar.CHANGED_SINCE.check)]
+Flag = Annotated[bool, BeforeValidator(grammar.parse_bool)]
+Tags = Annotated[list[str], NoDecode, BeforeValidator(grammar.parse_tags)]
+Credential = Annotated[SecretStr | None, BeforeValidator(_credential)]
+BuildEnv = Annotated[dict[str, SecretStr], NoDecode, BeforeValidator(grammar.parse_build_env)]
+Duration = Annotated[timedelta, BeforeValidator(grammar.parse_duration)]
+Size = Annotated[int | None, BeforeValidator(grammar.parse_size)]
+HubUrl = Annotated[str, BeforeValidator(_hub_url)]
+VisibilityWord = Annotated[
+    Visibility | None, BeforeValidator(grammar.one_of(words(Visibility), empty="the Hub's default"))
+]
+IfExistsWord = Annotated[IfExists, BeforeValidator(grammar.one_of(words(IfExists)))]
+ModeWord = Annotated[Mode, BeforeValidator(grammar.one_of(words(Mode)))]
 
 
 class Settings(BaseSettings):
-    """Everything one run needs to know, already validated."""
+    """Everything one run needs to know, already validated. A field's type says how its input
+    is read; its name is the input's (`protected_tags` → `protected-tags`) and the CLI flag's."""
 
     model_config = SettingsConfigDict(
         populate_by_name=True,
@@ -243,167 +113,43 @@ class Settings(BaseSettings):
         case_sensitive=True,
         extra="ignore",
         frozen=True,
+        alias_generator=AliasGenerator(validation_alias=sources),
     )
 
-    path: str = _input(".", "path")
-    tags: Annotated[list[str], NoDecode] = _input([], "tags")
-    protected_tags: Annotated[list[str], NoDecode] = _input([], "protected_tags")
-    name: str = _input("", "name")
-    secret: SecretStr | None = _input(None, "secret")
-    token: SecretStr | None = _input(None, "token", "JINA_AUTH_TOKEN")
+    path: Text = "."
+    tags: Tags = []
+    protected_tags: Tags = []
+    name: NameOrId = ""
+    secret: Credential = None
+    token: Credential = None
     # None sends neither flag: a new executor is public (the Hub's default), an existing one
     # keeps its visibility, so an update never turns a private executor public by accident.
-    visibility: Literal["public", "private"] | None = _input(None, "visibility")
-    build_env: Annotated[dict[str, SecretStr], NoDecode] = _input({}, "build_env")
-    dockerfile: str = _input("", "dockerfile")
-    platform: str = _input("", "platform")
-    no_cache: bool = _input(False, "no_cache")
-    hub_url: str = _input(DEFAULT_HUB_URL, "hub_url", "JINA_HUBBLE_REGISTRY")
-    wait: bool = _input(True, "wait")
-    timeout: timedelta = _input(timedelta(minutes=15), "timeout")
-    verbose: bool = _input(False, "verbose")
-    dry_run: bool = _input(False, "dry_run")
-    preflight: bool = _input(True, "preflight")
-    max_archive_size: int | None = _input(None, "max_archive_size")
-    summary: bool = _input(True, "summary")
-    github_token: SecretStr | None = _input(None, "github_token")
-    status_check: bool = _input(False, "status_check")
-    check_run: bool = _input(False, "check_run")
-    comment: bool = _input(False, "comment")
-    sha: str = _input("", "sha")
-    status_context: str = _input("", "status_context")
-    save_secret_as: str = _input("", "save_secret_as")
-    tag_prefix: str = _input("", "tag_prefix")
-    protect_version: bool = _input(False, "protect_version")
-    if_exists: Literal["fail", "skip"] = _input("fail", "if_exists")
-    mode: Literal["push", "discover"] = _input("push", "mode")
-    root: str = _input(".", "root")
-    changed_since: str = _input("", "changed_since")
-
-    @field_validator("secret", "token", "github_token", mode="before")
-    @classmethod
-    def _credential(cls, value: object) -> object:
-        """A credential: stripped; printable ASCII without spaces (never echoed in the error)."""
-        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if not isinstance(raw, str):
-            return value
-        text = raw.strip()
-        if text and not CREDENTIAL.fullmatch(text):
-            raise ValueError(
-                "must be printable ASCII without spaces or line breaks (check that the whole "
-                "secret was pasted, and nothing else)"
-            )
-        return text or None
-
-    @field_validator("tags", "protected_tags", mode="before")
-    @classmethod
-    def _split_list(cls, value: object) -> list[str]:
-        items = split_list(value)
-        for tag in items:
-            if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag):
-                raise ValueError(
-                    f"`{tag}` is not a valid tag (letters, digits, `_`, `.` and `-`, "
-                    "not starting with `.` or `-`, at most 128 characters)"
-                )
-        return items
-
-    @field_validator("build_env", mode="before")
-    @classmethod
-    def _build_env(cls, value: object) -> dict[str, SecretStr]:
-        return parse_build_env(value)
-
-    @field_validator(
-        "no_cache",
-        "wait",
-        "verbose",
-        "dry_run",
-        "preflight",
-        "summary",
-        "status_check",
-        "check_run",
-        "comment",
-        "protect_version",
-        mode="before",
-    )
-    @classmethod
-    def _bool(cls, value: object) -> bool:
-        return parse_bool(value)
-
-    @field_validator("timeout", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> timedelta:
-        return parse_duration(value)
-
-    @field_validator("max_archive_size", mode="before")
-    @classmethod
-    def _size(cls, value: object) -> int | None:
-        return parse_size(value)
-
-    @field_validator("visibility", "if_exists", "mode", mode="before")
-    @classmethod
-    def _choice(cls, value: object, info: ValidationInfo) -> object:
-        """One of the input's words (any case); an empty `visibility` is the Hub's default."""
-        if not isinstance(value, str):
-            return value
-        text = value.strip().lower()
-        allowed = CHOICES[str(info.field_name)]
-        if info.field_name == "visibility" and not text:
-            return None
-        if text not in allowed:
-            default = " (or empty: the Hub's default)" if info.field_name == "visibility" else ""
-            raise ValueError("must be " + " or ".join(f"`{a}`" for a in allowed) + default)
-        return text
-
-    @field_validator(
-        "path",
-        "name",
-        "dockerfile",
-        "platform",
-        "sha",
-        "status_context",
-        "save_secret_as",
-        "tag_prefix",
-        "root",
-        "changed_since",
-        mode="before",
-    )
-    @classmethod
-    def _strip(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        text = value.strip()
-        if any(ord(c) < 32 or c == "\x7f" for c in text):
-            raise ValueError("may not contain control characters or line breaks")
-        return text
-
-    @field_validator(*GRAMMAR, mode="after")
-    @classmethod
-    def _grammar(cls, value: str, info: ValidationInfo) -> str:
-        """A text input in its grammar (empty: unset); the message says what it may hold."""
-        pattern, message = GRAMMAR[str(info.field_name)]
-        if value and not pattern.fullmatch(value):
-            raise ValueError(message)
-        return value
-
-    @field_validator("hub_url", mode="before")
-    @classmethod
-    def _hub_url(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        url = value.strip().rstrip("/")
-        if not re.fullmatch(r"https?://[^\s/?#@]+(/[^\s?#]*)?", url) or not url.isascii():
-            raise ValueError(
-                "must be an http:// or https:// address without credentials, such as "
-                + DEFAULT_HUB_URL
-            )
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 (raises for a port that is not a number from 0 to 65535)
-        except ValueError:
-            raise ValueError("has a port that is not a number from 1 to 65535") from None
-        if not parts.hostname:
-            raise ValueError("has no host name")
-        return url
+    visibility: VisibilityWord = None
+    build_env: BuildEnv = {}
+    dockerfile: Text = ""
+    platform: Platforms = ""
+    no_cache: Flag = False
+    hub_url: HubUrl = DEFAULT_HUB_URL
+    wait: Flag = True
+    timeout: Duration = timedelta(minutes=15)
+    verbose: Flag = False
+    dry_run: Flag = False
+    preflight: Flag = True
+    max_archive_size: Size = None
+    summary: Flag = True
+    github_token: Credential = None
+    status_check: Flag = False
+    check_run: Flag = False
+    comment: Flag = False
+    sha: Sha = ""
+    status_context: StatusContext = ""
+    save_secret_as: SecretPrefix = ""
+    tag_prefix: Text = ""
+    protect_version: Flag = False
+    if_exists: IfExistsWord = "fail"
+    mode: ModeWord = "push"
+    root: Text = "."
+    changed_since: GitRef = ""
 
     @property
     def all_tags(self) -> list[str]:
@@ -446,30 +192,15 @@ def secret_values(overrides: Mapping[str, object], environ: Mapping[str, str]) -
     line when it has no `=` (it may be a pasted secret). Pure: it only reads.
     """
     for field in SECRET_FIELDS:
-        alias = Settings.model_fields[field].validation_alias
-        names = alias.choices if isinstance(alias, AliasChoices) else [field]
-        for name in names:
-            raw = overrides.get(str(name)) if str(name) in overrides else environ.get(str(name))
+        for name in (str(choice) for choice in sources(field).choices):
+            raw = overrides.get(name) if name in overrides else environ.get(name)
             if raw is None:
                 continue
             if field == "build_env":
-                for line in build_env_lines(raw):
-                    yield from _build_env_secrets(line)
+                for line in grammar.build_env_lines(raw):
+                    yield from grammar.build_env_secrets(line)
             elif isinstance(raw, str | SecretStr):
                 yield raw.get_secret_value() if isinstance(raw, SecretStr) else raw
-
-
-def _build_env_secrets(line: str) -> Iterator[str]:
-    """What to mask of a `build-env` line: its value; and the whole line and its "name" too
-    when the name is not one (a pasted secret with `=` in it, such as base64 padding)."""
-    if "=" not in line:
-        yield line
-        return
-    key, value = (part.strip() for part in line.split("=", 1))
-    yield value
-    if not BUILD_ENV_NAME.fullmatch(key) or key.startswith("_") or "=" in value:
-        yield line
-        yield key
 
 
 def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:

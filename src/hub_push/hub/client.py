@@ -16,7 +16,6 @@ import email.utils
 import json
 import os
 import random
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -244,8 +243,7 @@ class HubClient:
             raise HubError("The Hub answered the tag check without the executor's data.")
         package = data.get("package")
         md5 = package.get("md5") if isinstance(package, dict) else None
-        checked_md5 = md5 if isinstance(md5, str) and re.fullmatch(r"[0-9a-f]{32}", md5) else ""
-        return ExistingTag(executor=ExecutorResult.from_wire(data), md5=checked_md5)
+        return ExistingTag(executor=ExecutorResult.from_wire(data), md5=checked("md5", md5, []))
 
     # -- the upload ----------------------------------------------------------------------------
 

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-BuildStatus = Literal["pending", "waiting", "succeeded", "failed"]
+from hub_push.grammar import HUB_NAMES, Visibility
 
-#: The Hub's own grammar for what it names: values that do not match are not trusted into an
-#: output, the usage string or a link.
-GRAMMAR = {
-    "executor id": re.compile(r"[A-Za-z0-9]{8}"),
-    "executor name": re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}"),
-    "owner": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"),
-    "tag": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
-    "visibility": re.compile(r"public|private"),
-    "task id": re.compile(r"[0-9a-f]{24}"),
-    "commit id": re.compile(r"[0-9a-f]{24}"),
-}
+BuildStatus = Literal["pending", "waiting", "succeeded", "failed"]
 
 
 def checked(kind: str, value: object, rejected: list[str]) -> str:
     """`value` if it is a string in the Hub's grammar for `kind`; else "" (noted in
-    `rejected` when something was sent)."""
-    if isinstance(value, str) and GRAMMAR[kind].fullmatch(value):
+    `rejected` when something was sent). The kinds are `grammar.HUB_NAMES`'."""
+    if isinstance(value, str) and HUB_NAMES[kind].fullmatch(value):
         return value
     if value not in (None, ""):
         rejected.append(kind)
@@ -50,7 +39,7 @@ class PushRequest:
 
     id: str
     md5sum: str
-    visibility: Literal["public", "private"] | None = None
+    visibility: Visibility | None = None
     secret: str | None = None
     tags: tuple[str, ...] = ()
     protected_tags: tuple[str, ...] = ()
