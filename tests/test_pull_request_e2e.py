@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from hub_push.outputs import OUTPUT_NAMES
 from support.github_api import FakeGitHub, github_api
 from support.runner import ActionRun, run_action
 
@@ -114,6 +115,12 @@ def test_a_pull_request_from_a_fork_pushes_nothing(
     assert "comes from a fork" in notice
     assert "Upload" not in run.log  # never uploaded
     assert [s["state"] for s in api.statuses] == ["pending", "success"]
+    # The Inputs table shows the inputs as given; the plan's decision is a remark.
+    assert "| dry-run | false |" in run.summary
+    assert (
+        "Run as a dry run (the `dry-run` input is false): this pull request comes from a fork"
+        in (run.summary)
+    )
 
 
 def test_github_refusing_is_a_warning_and_the_push_stands(
@@ -160,3 +167,43 @@ def test_the_first_publish_secret_is_saved_as_repository_secrets(
     for request in api.requests:
         assert secret.encode() not in request.raw  # only ever sent encrypted
         assert GITHUB_TOKEN.encode() not in request.raw
+
+
+def test_a_cancel_while_the_reporters_run_keeps_every_output_and_exits_non_zero(
+    api: FakeGitHub, shared_hub: Any, alice: str, make_executor: MakeExecutor
+) -> None:
+    """SIGTERM after the flow ended (while GitHub is slow to answer): no traceback, every
+    output written as the run ended (`succeeded` stays), exit 1, and one error saying so."""
+    folder = make_executor()
+    api.answer("/repos/o/r/issues/7/comments", 200, method="GET", body=b"[]", delay=3)
+    payload = event()
+    event_file = folder.parent / "event.json"
+    event_file.write_text(json.dumps(payload))
+    run = run_action(
+        {
+            "path": folder.name,
+            "hub-url": shared_hub.url,
+            "token": alice,
+            "timeout": "60s",
+            "github-token": GITHUB_TOKEN,
+            "comment": "true",
+        },
+        workspace=folder.parent,
+        env={
+            "GITHUB_API_URL": api.api_url,
+            "GITHUB_REPOSITORY": "o/r",
+            "GITHUB_RUN_ID": "42",
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_SHA": MERGE_SHA,
+            "GITHUB_EVENT_PATH": str(event_file),
+        },
+        timeout=100,
+        interrupt_when="::group::Result",
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert set(run.outputs) == set(OUTPUT_NAMES)
+    assert run.outputs["build-status"] == "succeeded"
+    assert run.outputs["task-id"]
+    assert "Cancelled by signal SIGTERM after the run ended `succeeded`" in run.stdout
+    assert run.summary.startswith("## ✅ Published")

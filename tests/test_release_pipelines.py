@@ -53,6 +53,11 @@ def test_a_release_tag_gives_the_version_tags_and_protects_the_version(
     assert set(run.outputs["tags"].split(",")) == {"1.2.3", "1.2", "1", "latest"}
     assert result(run)["protected_tags"] == ["1.2.3"]
     assert run.outputs["uses"].endswith(f"{folder.name}:1.2.3")
+    # The Inputs table shows `auto` as given; what it became is a remark.
+    assert "| tags | auto |" in run.summary
+    assert "`tags: auto` on refs/tags/v1.2.3: 1.2.3, 1.2, 1, latest (protected: 1.2.3)." in (
+        run.summary
+    )
 
 
 def test_a_branch_and_a_pull_request_get_their_own_tag(

@@ -19,18 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from hub_push import __version__
 from hub_push import github_actions as gha
+from hub_push.deadline import Deadline
 from hub_push.errors import Cancelled, ExecutorError, HubPushError, InputError, InputErrors
 from hub_push.grammar import IfExists, Mode, Visibility, words
 
 if TYPE_CHECKING:
-    from hub_push.deadline import Deadline
     from hub_push.outcome import Outcome
+    from hub_push.plan import Plan
     from hub_push.pull_request import PullRequestReporter
-    from hub_push.settings import Settings
-
-
-def _cancel(signum: int, _frame: FrameType | None) -> None:
-    raise Cancelled(f"Cancelled by signal {signal.Signals(signum).name}.")
 
 
 @dataclass(frozen=True)
@@ -134,61 +130,98 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, object]:
     return dict(vars(build_parser().parse_args(arguments)))
 
 
+class CancelOnSignal:
+    """SIGTERM (the runner's cancel) and SIGINT: once, and only while the run itself goes on.
+
+    During the flow the signal raises `Cancelled`, which the flow records (`cancelled`). Once
+    the flow is over it is only noted: every output is still written (a push that succeeded
+    stays `succeeded`), the reports after them are skipped, and the exit code is 1.
+    """
+
+    def __init__(self) -> None:
+        self.signal = ""
+        self.raising = True
+        #: The signal came once the flow was over: the reports left are skipped.
+        self.late = False
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        if self.signal:
+            return  # a second signal changes nothing
+        self.signal = signal.Signals(signum).name
+        self.late = not self.raising
+        if self.raising:
+            raise Cancelled(f"Cancelled by signal {self.signal}.")
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _cancel)
+    cancel = CancelOnSignal()
+    cancel.install()
     # Imported once the flags are known to ask for a run: `--help` stays instant.
-    from hub_push import flow, outputs, summary
-    from hub_push.deadline import Deadline
+    from hub_push import flow
     from hub_push.outcome import Outcome
     from hub_push.settings import secret_values
 
     for value in secret_values(args, os.environ):  # before anything can print one
         gha.mask(value)
     outcome = Outcome()
-    settings: Settings | None = None
+    plan: Plan | None = None
     github: GitHubReporting | None = None
     try:
-        settings = _never_push_unsafely(flow.load(args, outcome))
-        deadline = Deadline(outcome.started + settings.timeout.total_seconds())
-        github = GitHubReporting.start(settings, Deadline(deadline.at + GITHUB_GRACE_SECONDS))
-        flow.publish(settings, outcome, deadline, on_started=github.started if github else _none)
+        try:
+            plan = flow.prepare(args, os.environ, outcome)
+            deadline = Deadline(outcome.started + plan.settings.timeout.total_seconds())
+            github = GitHubReporting.start(plan, Deadline(deadline.at + GITHUB_GRACE_SECONDS))
+            flow.run(plan, outcome, deadline, on_started=github.started if github else _none)
+        finally:
+            cancel.raising = False
     except HubPushError as error:
+        if isinstance(error, Cancelled) and not outcome.error:  # before the flow started
+            outcome.status, outcome.error = "cancelled", str(error)
         _annotate(error)
+    return _report(outcome, plan, github, cancel)
+
+
+def _report(
+    outcome: Outcome, plan: Plan | None, github: GitHubReporting | None, cancel: CancelOnSignal
+) -> int:
+    """The reporters, outputs first. A cancel during the flow is the run's ending, reported
+    like any other; one after it changes no result, and gives GitHub at most a few seconds."""
+    from hub_push import outputs, summary
+
     outputs.report(outcome)
     notes = github.save_secret(outcome) if github else []
+    settings = plan.settings if plan else None
     markdown = summary.render(outcome, settings.describe() if settings else None, notes)
     if settings is None or settings.summary:
         gha.append_summary(markdown)
     if github:
+        if cancel.late:
+            github.hurry(LATE_CANCEL_SECONDS)
         github.finished(outcome, markdown)
-    return 0 if outcome.ok and not outcome.error else 1
+    if cancel.late:
+        gha.error(
+            f"Cancelled by signal {cancel.signal} after the run ended `{outcome.status}`; "
+            "every output and report stands as written.",
+            title="Jina Hub push",
+        )
+    return 0 if outcome.ok and not outcome.error and not cancel.signal else 1
 
 
 #: After the run's deadline, how long the GitHub reporters may still take.
 GITHUB_GRACE_SECONDS = 30.0
 #: How long the `pending` status may take, out of the push's own time.
 STARTED_SECONDS = 15.0
+#: After a cancel that came once the run was over, how long GitHub's reports may still take
+#: (the runner kills the step 7.5 s after its SIGTERM).
+LATE_CANCEL_SECONDS = 5.0
 
 
 def _none(_name: str) -> None:
     pass
-
-
-def _never_push_unsafely(settings: Settings) -> Settings:
-    """A pull request from a fork (or one without secrets) is checked and packed, never pushed."""
-    from hub_push.github_context import GitHubContext
-
-    has_credential = bool(settings.token or settings.secret)
-    why = GitHubContext.from_environ(os.environ).why_not_push(has_credential=has_credential)
-    if not why or settings.dry_run:
-        return settings
-    gha.notice(
-        f"Not pushing: {why}. This run checks and packs the executor as a dry run "
-        "(build-status dry-run); publish from a push or tag workflow.",
-        title="Pull request: dry run",
-    )
-    return settings.model_copy(update={"dry_run": True})
 
 
 class GitHubReporting:
@@ -199,25 +232,17 @@ class GitHubReporting:
         self.deadline = deadline  # for the reports at the end: the run's deadline plus a grace
 
     @classmethod
-    def start(cls, settings: Settings, deadline: Deadline) -> GitHubReporting | None:
-        reports = (settings.status_check, settings.check_run, settings.comment)
-        if not any(reports) and not settings.save_secret_as:
+    def start(cls, plan: Plan, deadline: Deadline) -> GitHubReporting | None:
+        if plan.github is None:
             return None
-        from hub_push.github_context import GitHubContext
-        from hub_push.pull_request import GitHubFeatures, PullRequestReporter
+        from hub_push.pull_request import PullRequestReporter
 
-        token = settings.github_token.get_secret_value() if settings.github_token else ""
-        features = GitHubFeatures(
-            token=token,
-            status_check=settings.status_check,
-            check_run=settings.check_run,
-            comment=settings.comment,
-            sha=settings.sha,
-            context=settings.status_context,
-            save_secret_as=settings.save_secret_as,
-        )
-        context = GitHubContext.from_environ(os.environ)
-        return cls(PullRequestReporter(features, context, deadline=deadline.at), deadline)
+        reporter = PullRequestReporter(plan.github, plan.context, deadline=deadline.at)
+        return cls(reporter, deadline)
+
+    def hurry(self, seconds: float) -> None:
+        """Give the reports still to come at most `seconds` from now."""
+        self.deadline = Deadline(min(self.deadline.at, time.monotonic() + seconds))
 
     def started(self, executor_name: str) -> None:
         """The `pending` status: a few seconds at most, so GitHub never eats the push's time."""

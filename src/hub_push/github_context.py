@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,19 @@ def is_fork_pull_request(payload: Mapping[str, Any]) -> bool:
 
 
 @dataclass(frozen=True)
+class GitHubFeatures:
+    """What the action's inputs ask of GitHub."""
+
+    token: str
+    status_check: bool = False
+    check_run: bool = False
+    comment: bool = False
+    sha: str = ""  # overrides the commit the status / check run goes on
+    context: str = ""  # overrides `hub-push/<executor name>`
+    save_secret_as: str = ""  # PREFIX: store PREFIX_NAME and PREFIX_SECRET
+
+
+@dataclass(frozen=True)
 class GitHubContext:
     """The run's place on GitHub: API address, repository, run, event and commits.
 
@@ -90,6 +103,12 @@ class GitHubContext:
     head_sha: str = ""
     is_fork: bool = False
     actor: str = ""
+    #: The git ref the run is for (`GITHUB_REF`: `refs/tags/v1.2.3`, `refs/heads/main`, …).
+    ref: str = ""
+    #: The workspace: `GITHUB_WORKSPACE` on the runner, else the current folder.
+    workspace: Path = field(default_factory=Path.cwd)
+    #: Inside a GitHub Actions job (`GITHUB_ACTIONS=true`).
+    on_runner: bool = False
     #: Why the event payload could not be read ("" when it was, or none was needed).
     payload_problem: str = ""
 
@@ -123,6 +142,9 @@ class GitHubContext:
             head_sha=head_sha,
             is_fork=is_fork_pull_request(payload),
             actor=environ.get("GITHUB_ACTOR", ""),
+            ref=environ.get("GITHUB_REF", ""),
+            workspace=Path(environ.get("GITHUB_WORKSPACE") or Path.cwd()),
+            on_runner=environ.get("GITHUB_ACTIONS") == "true",
             payload_problem=problem,
         )
 

@@ -32,7 +32,7 @@ from urllib3.response import BaseHTTPResponse
 
 from hub_push import github_actions as gha
 from hub_push.errors import HubPushError
-from hub_push.github_context import PULL_REQUEST_EVENTS, GitHubContext
+from hub_push.github_context import PULL_REQUEST_EVENTS, GitHubContext, GitHubFeatures
 from hub_push.grammar import SAVE_SECRET_AS
 from hub_push.outcome import OK_STATUSES, Outcome
 from hub_push.summary import HEADINGS
@@ -69,19 +69,6 @@ _PERMISSION = {
 logging.getLogger("github").setLevel(
     logging.INFO if os.environ.get("RUNNER_DEBUG") == "1" else logging.WARNING
 )
-
-
-@dataclass(frozen=True)
-class GitHubFeatures:
-    """What the action's inputs ask of GitHub."""
-
-    token: str
-    status_check: bool = False
-    check_run: bool = False
-    comment: bool = False
-    sha: str = ""  # overrides the commit the status / check run goes on
-    context: str = ""  # overrides `hub-push/<executor name>`
-    save_secret_as: str = ""  # PREFIX: store PREFIX_NAME and PREFIX_SECRET
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,8 +139,12 @@ def run_action(
     env: Mapping[str, str] | None = None,
     command: Sequence[str] = (sys.executable, "-m", "hub_push"),
     timeout: float = 120,
+    interrupt_when: str = "",
 ) -> ActionRun:
-    """Run the entrypoint with runner-style variables; `inputs` override action.yml defaults."""
+    """Run the entrypoint with runner-style variables; `inputs` override action.yml defaults.
+
+    With `interrupt_when`, the run gets SIGTERM (the runner's cancel) as soon as a line of its
+    standard output contains that text."""
     declared = action_inputs()
     unknown = set(inputs) - set(declared)
     if unknown:
@@ -163,15 +169,19 @@ def run_action(
         for name, default in declared.items():
             run_env[input_variable(name)] = inputs.get(name, default)
         run_env.update(env or {})
-        completed = subprocess.run(
-            list(command),
-            cwd=workspace,
-            env=run_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        if interrupt_when:
+            run_env["PYTHONUNBUFFERED"] = "1"
+            completed = _interrupted(command, workspace, run_env, interrupt_when, timeout)
+        else:
+            completed = subprocess.run(
+                list(command),
+                cwd=workspace,
+                env=run_env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
         return ActionRun(
             returncode=completed.returncode,
             stdout=completed.stdout,
@@ -179,4 +189,31 @@ def run_action(
             outputs=parse_file_command(output_file.read_text(encoding="utf-8")),
             summary=summary_file.read_text(encoding="utf-8"),
             env=run_env,
+        )
+
+
+def _interrupted(
+    command: Sequence[str], workspace: Path, env: dict[str, str], when: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run `command`, sending SIGTERM once a line of its output contains `when`."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as errors:
+        process = subprocess.Popen(
+            list(command), cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=errors, text=True
+        )
+        timer = threading.Timer(timeout, process.kill)
+        timer.start()
+        lines: list[str] = []
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.append(line)
+                if when in line and process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+                    when = "\0never"  # once
+            process.wait()
+        finally:
+            timer.cancel()
+        errors.seek(0)
+        return subprocess.CompletedProcess(
+            command, process.returncode, "".join(lines), errors.read()
         )

@@ -1,0 +1,132 @@
+"""The plan: what this run will do, decided before it does anything, from the inputs as given.
+
+`make_plan` is pure: Settings (never rewritten) and the GitHub context (read once) become one
+frozen `Plan`: the mode, the tags `tags: auto` stands for, whether the run is a dry run and
+why, whether there is nothing to push and why, and which GitHub reports are wanted. Its
+decisions are `remarks`, shown in the summary beside the inputs as they were given. The flow
+executes the plan; what it learns from the folder and the Hub goes into the `Outcome`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub_push.errors import InputError
+from hub_push.github_context import GitHubContext, GitHubFeatures
+from hub_push.grammar import Mode
+from hub_push.hub.models import PushRequest
+from hub_push.ref_tags import AUTO, RefTagsError, derive_tags, split_auto
+from hub_push.settings import Settings
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One run, decided: the flow reads it and never changes it."""
+
+    settings: Settings
+    context: GitHubContext
+    mode: Mode
+    #: The tags of this push (`auto` resolved), then the protected ones not already listed.
+    tags: tuple[str, ...] = ()
+    protected_tags: tuple[str, ...] = ()
+    #: Check and pack only: the `dry-run` input, or a run that must never push.
+    dry_run: bool = False
+    #: Why there is nothing to push at all ("" when there is): the run ends `skipped`.
+    skip: str = ""
+    #: The plan's decisions in words, for the log and the summary.
+    remarks: tuple[str, ...] = ()
+    #: Why a run that was not asked to be a dry run is one ("" when it is not).
+    dry_run_reason: str = ""
+    github: GitHubFeatures | None = None
+
+    @property
+    def all_tags(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*self.tags, *self.protected_tags]))
+
+    def push_request(self, executor: str, md5: str) -> PushRequest:
+        """The Hub call this plan makes for the executor `executor` and the archive `md5`."""
+        settings = self.settings
+        return PushRequest(
+            id=executor,
+            md5sum=md5,
+            visibility=settings.visibility,
+            # load_settings refuses a secret without a name: with one, this is an update
+            secret=settings.secret.get_secret_value() if settings.secret else None,
+            tags=self.tags,
+            protected_tags=self.protected_tags,
+            build_env={k: v.get_secret_value() for k, v in settings.build_env.items()},
+            dockerfile=settings.dockerfile,
+            platform=settings.platform,
+            verbose=settings.verbose,
+            no_cache=settings.no_cache,
+        )
+
+
+def make_plan(settings: Settings, context: GitHubContext) -> Plan:
+    """The plan for `settings` where `context` says the run is; raises `InputError` when the
+    git ref cannot give the tags `tags: auto` asks for."""
+    github = _github_features(settings)
+    if settings.mode == "discover":
+        return Plan(settings, context, "discover", github=github)
+    remarks: list[str] = []
+    tags, protected = _tags(settings, context, remarks)
+    if tags is None:
+        return Plan(settings, context, "push", skip=remarks[-1], remarks=tuple(remarks))
+    dry_run_reason = ""
+    if not settings.dry_run:
+        has_credential = bool(settings.token or settings.secret)
+        if why := context.why_not_push(has_credential=has_credential):
+            dry_run_reason = why
+            remarks.append(f"Run as a dry run (the `dry-run` input is false): {why}.")
+    return Plan(
+        settings,
+        context,
+        "push",
+        tags=tags,
+        protected_tags=protected,
+        dry_run=settings.dry_run or bool(dry_run_reason),
+        dry_run_reason=dry_run_reason,
+        remarks=tuple(remarks),
+        github=github,
+    )
+
+
+def _tags(
+    settings: Settings, context: GitHubContext, remarks: list[str]
+) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+    """(tags, protected tags) of this push; (None, ()) when the ref releases another executor
+    (the reason is the last remark)."""
+    has_auto, explicit = split_auto(settings.tags)
+    if not has_auto:
+        return tuple(settings.tags), tuple(settings.protected_tags)
+    try:
+        derived = derive_tags(
+            context.ref,
+            explicit=explicit,
+            tag_prefix=settings.tag_prefix,
+            protect_version=settings.protect_version,
+        )
+    except RefTagsError as error:
+        raise InputError(error.input_name, str(error)) from None
+    if derived.skipped:
+        remarks.append(f"Not for this executor: {derived.skipped_reason}")
+        return None, ()
+    protected = tuple(dict.fromkeys([*derived.protected, *settings.protected_tags]))
+    shown = ", ".join(derived.tags) + (f" (protected: {', '.join(protected)})" if protected else "")
+    remarks.append(f"`tags: {AUTO}` on {context.ref or 'no git ref'}: {shown}.")
+    return derived.tags, protected
+
+
+def _github_features(settings: Settings) -> GitHubFeatures | None:
+    wanted = (settings.status_check, settings.check_run, settings.comment)
+    if not any(wanted) and not settings.save_secret_as:
+        return None
+    return GitHubFeatures(
+        token=settings.github_token.get_secret_value() if settings.github_token else "",
+        status_check=settings.status_check,
+        check_run=settings.check_run,
+        comment=settings.comment,
+        sha=settings.sha,
+        context=settings.status_context,
+        save_secret_as=settings.save_secret_as,
+    )
