@@ -11,19 +11,19 @@ from typing import Any, cast
 
 import pytest
 
-from hub_push.github_context import GitHubContext, is_fork_pull_request
-from hub_push.hub.models import ExecutorResult
-from hub_push.outcome import Outcome
-from hub_push.pull_request import (
+from hub_push.deadline import Deadline
+from hub_push.github import (
     DESCRIPTION_LIMIT,
     SUMMARY_LIMIT,
     Annotation,
-    GitHubFeatures,
     Limits,
     PullRequestReporter,
     commit_state,
     marker,
 )
+from hub_push.github_context import GitHubContext, GitHubFeatures, is_fork_pull_request
+from hub_push.hub.models import ExecutorResult
+from hub_push.outcome import Outcome
 from support.github_api import FakeGitHub, github_api
 
 HEAD_SHA = "a" * 40  # the pull request's head commit
@@ -113,7 +113,7 @@ def reporter(
     return PullRequestReporter(
         GitHubFeatures(token=TOKEN, **features),
         where,
-        deadline=time.monotonic() + seconds,
+        deadline=Deadline(time.monotonic() + seconds),
         limits=limits,
     )
 
@@ -343,7 +343,9 @@ def test_no_token_or_no_time_left_is_a_warning_without_requests(
     api: FakeGitHub, warnings: Callable[[], list[str]]
 ) -> None:
     PullRequestReporter(
-        GitHubFeatures(token="", status_check=True), pr_context(api), deadline=time.monotonic() + 10
+        GitHubFeatures(token="", status_check=True),
+        pr_context(api),
+        deadline=Deadline(time.monotonic() + 10),
     ).finished(outcome())
     reporter(pr_context(api), seconds=-1, status_check=True).finished(outcome())
     first, second = warnings()

@@ -24,9 +24,9 @@ from hub_push.errors import Cancelled, ExecutorError, HubPushError, InputError, 
 from hub_push.grammar import IfExists, Mode, Visibility, words
 
 if TYPE_CHECKING:
+    from hub_push.github import PullRequestReporter
     from hub_push.outcome import Outcome
     from hub_push.plan import Plan
-    from hub_push.pull_request import PullRequestReporter
 
 
 @dataclass(frozen=True)
@@ -235,9 +235,9 @@ class GitHubReporting:
     def start(cls, plan: Plan, deadline: Deadline) -> GitHubReporting | None:
         if plan.github is None:
             return None
-        from hub_push.pull_request import PullRequestReporter
+        from hub_push.github import PullRequestReporter
 
-        reporter = PullRequestReporter(plan.github, plan.context, deadline=deadline.at)
+        reporter = PullRequestReporter(plan.github, plan.context, deadline=deadline)
         return cls(reporter, deadline)
 
     def hurry(self, seconds: float) -> None:
@@ -246,24 +246,24 @@ class GitHubReporting:
 
     def started(self, executor_name: str) -> None:
         """The `pending` status: a few seconds at most, so GitHub never eats the push's time."""
-        self.reporter.started(executor_name, deadline=time.monotonic() + STARTED_SECONDS)
+        self.reporter.started(executor_name, deadline=Deadline(time.monotonic() + STARTED_SECONDS))
 
     def save_secret(self, outcome: Outcome) -> list[str]:
         """Notes for the summary: the names (never the values) of the secrets saved."""
-        saved = self.reporter.save_secret(outcome, deadline=self.deadline.at)
+        saved = self.reporter.save_secret(outcome, deadline=self.deadline)
         if not saved:
             return []
         return [f"Saved as repository secrets: {', '.join(f'`{name}`' for name in saved)}."]
 
     def finished(self, outcome: Outcome, markdown: str) -> None:
-        from hub_push.pull_request import Annotation
+        from hub_push.github import Annotation
 
         problems = []
         if outcome.error_location is not None:
             where = outcome.error_location
             problems.append(Annotation(where.file, where.line, outcome.error))
         self.reporter.finished(
-            outcome, markdown=markdown, annotations=problems, deadline=self.deadline.at
+            outcome, markdown=markdown, annotations=problems, deadline=self.deadline
         )
 
 

@@ -37,6 +37,23 @@ OK_STATUSES: frozenset[Status] = frozenset(
     {"succeeded", "pending", "dry-run", "skipped", "discovered"}
 )
 
+#: What each ending means, in one line (`{name}` is the executor): the summary's heading after
+#: its icon, and the first words of the commit status and the check run's title.
+HEADLINES: dict[Status, str] = {
+    "succeeded": "Published {name} to Jina Hub",
+    "pending": "Pushed {name} to Jina Hub; its build was not awaited",
+    "dry-run": "Dry run: {name} passed the checks and was packed; nothing was uploaded",
+    "skipped": "Nothing to push for {name}",
+    "discovered": "Executors found under {name}",
+    "preflight-failed": "{name} would fail Jina Hub's build check; nothing was uploaded",
+    "invalid": "{name} was not pushed: fix the inputs or the folder",
+    "refused": "Jina Hub refused the push of {name}",
+    "failed": "{name} was pushed, but its build on Jina Hub failed",
+    "timeout": "The push of {name} ran out of time (`timeout`) before it or its build ended",
+    "cancelled": "The push of {name} was cancelled",
+    "error": "The push of {name} did not complete",
+}
+
 
 @dataclass
 class Outcome:
@@ -67,6 +84,10 @@ class Outcome:
     log: tuple[str, ...] = ()
     started: float = field(default_factory=time.monotonic)
     duration: float = 0.0
+
+    def headline(self, name: str) -> str:
+        """What this run's ending means, for the executor `name`."""
+        return HEADLINES.get(self.status, HEADLINES["error"]).format(name=name)
 
     @property
     def ok(self) -> bool:

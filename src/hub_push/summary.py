@@ -10,27 +10,30 @@ from collections.abc import Sequence
 from html import escape
 
 from hub_push.hints import hint_for
-from hub_push.outcome import LOG_TAIL, Outcome, Status
+from hub_push.outcome import HEADLINES, LOG_TAIL, Outcome, Status
 from hub_push.sizes import format_size
 
 #: (input, value as text) pairs, as `Settings.describe()` gives them.
 InputsDescription = Sequence[tuple[str, str]]
 
-#: The heading of each ending: `{name}` is the executor (or the `path` input, as code).
-HEADINGS: dict[Status, str] = {
-    "succeeded": "✅ Published {name} to Jina Hub",
-    "pending": "⏳ Pushed {name} to Jina Hub; its build was not awaited",
-    "dry-run": "🧪 Dry run: {name} passed the checks and was packed; nothing was uploaded",
-    "skipped": "⏭️ Nothing to push for {name}",
-    "discovered": "🔎 Executors found under {name}",
-    "preflight-failed": "🛑 {name} would fail Jina Hub's build check; nothing was uploaded",
-    "invalid": "⚠️ {name} was not pushed: fix the inputs or the folder",
-    "refused": "⛔ Jina Hub refused the push of {name}",
-    "failed": "❌ {name} was pushed, but its build on Jina Hub failed",
-    "timeout": "⌛ The push of {name} ran out of time (`timeout`) before it or its build ended",
-    "cancelled": "✋ The push of {name} was cancelled",
-    "error": "❗ The push of {name} did not complete",
+#: The icon of each ending's heading.
+ICONS: dict[Status, str] = {
+    "succeeded": "✅",
+    "pending": "⏳",
+    "dry-run": "🧪",
+    "skipped": "⏭️",
+    "discovered": "🔎",
+    "preflight-failed": "🛑",
+    "invalid": "⚠️",
+    "refused": "⛔",
+    "failed": "❌",
+    "timeout": "⌛",
+    "cancelled": "✋",
+    "error": "❗",
 }
+#: The heading of each ending: its icon and the Outcome's headline (`{name}`: the executor, or
+#: the `path` input, as code).
+HEADINGS: dict[Status, str] = {status: f"{ICONS[status]} {HEADLINES[status]}" for status in ICONS}
 #: When not even the `path` input could be read.
 NAMELESS_HEADING = "⚠️ Nothing was pushed to Jina Hub: the inputs need fixing"
 

@@ -1,41 +1,30 @@
-"""The GitHub side of a run: commit status, check run, one PR comment, the SECRET kept.
+"""The GitHub reporter: commit status, check run, one pull-request comment, the SECRET kept.
 
 A reporter like the outputs and the summary: it reads the `Outcome` and never steers the run.
-Every GitHub call goes through PyGithub with the runner's API address (`GITHUB_API_URL`, so
-GitHub Enterprise Server works), a bounded retry policy that waits out GitHub's rate limits
-(`Retry-After`, `x-ratelimit-reset`, secondary limits) but never past the reporter's deadline,
-and a timeout on every request. A failure on GitHub's side never changes the push's result: it
-becomes one `::warning` naming the feature, with the secrets redacted.
-
-This module imports PyGithub at import time; the entrypoint imports it only when one of the
-features is on, so a plain push never loads the GitHub client. `hub_push.github_context` (no
-PyGithub) says where the run is, including whether it is a pull request from a fork.
+Each feature's calls go through one bounded PyGithub session (`session.py`). A failure on
+GitHub's side never changes the push's result: it becomes one `::warning` naming the feature,
+with the secrets redacted.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import os
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
-from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
+from github import GithubException, RateLimitExceededException
 from github.CheckRun import CheckRun
 from github.GithubObject import NotSet
-from github.Repository import Repository
-from urllib3.response import BaseHTTPResponse
 
 from hub_push import github_actions as gha
+from hub_push.deadline import Deadline
 from hub_push.errors import HubPushError
+from hub_push.github.session import DeadlinePassed, Limits, Session, Skip, session
 from hub_push.github_context import PULL_REQUEST_EVENTS, GitHubContext, GitHubFeatures
 from hub_push.grammar import SAVE_SECRET_AS
 from hub_push.outcome import OK_STATUSES, Outcome
-from hub_push.summary import HEADINGS
 
 State = Literal["pending", "success", "failure", "error"]
 AnnotationLevel = Literal["notice", "warning", "failure"]
@@ -51,8 +40,6 @@ DESCRIPTION_LIMIT = 140
 SUMMARY_LIMIT = 65535
 ANNOTATIONS_PER_REQUEST = 50
 COMMENT_LIMIT = 65536
-#: Statuses that refuse a request without doing it: repeating it later is always safe.
-RATE_LIMIT_STATUSES = frozenset({403, 429})
 
 # What each feature is called in warnings, and what its token needs.
 STATUS, CHECK_RUN, COMMENT, SECRETS = "commit status", "check run", "comment", "save-secret-as"
@@ -64,12 +51,6 @@ _PERMISSION = {
     "(a fine-grained PAT with Secrets: write; the workflow's GITHUB_TOKEN cannot)",
 }
 
-# PyGithub logs each retry to stderr at INFO; the job log gets one warning per feature instead,
-# and the retries too when the run is re-run with debug logging.
-logging.getLogger("github").setLevel(
-    logging.INFO if os.environ.get("RUNNER_DEBUG") == "1" else logging.WARNING
-)
-
 
 @dataclass(frozen=True)
 class Annotation:
@@ -80,18 +61,6 @@ class Annotation:
     message: str
     level: AnnotationLevel = "failure"
     title: str = ""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How long and how often GitHub is tried; the deadline bounds everything on top."""
-
-    request_timeout: int = 10  # seconds, per request (less when the deadline is nearer)
-    retries: int = 3  # per request, for 5xx answers, lost connections and rate limits
-    backoff_factor: float = 1.0  # 0 s, 2 s, 4 s… between retries
-    backoff_max: float = 20.0
-    secondary_rate_wait: float = 60.0  # a secondary limit, no Retry-After: GitHub says ≥ 1 min
-    seconds_between_writes: float = 0.5  # GitHub asks integrators to space out writes
 
 
 def commit_state(build_status: str) -> State:
@@ -112,11 +81,10 @@ def one_line(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
 def describe(outcome: Outcome, name: str) -> str:
     """One line for the commit status and the check run's title (not yet redacted or cut):
     the summary's heading for the ending (without its emoji), the task, the error."""
-    name = outcome.executor_name or name or "the executor"
-    heading = HEADINGS.get(outcome.status, HEADINGS["error"]).format(name=name)
+    headline = outcome.headline(outcome.executor_name or name or "the executor")
     task = f" (task {outcome.task_id})" if outcome.task_id else ""
     error = f": {outcome.error}" if outcome.error else ""
-    return heading.split(" ", 1)[1] + task + error
+    return headline + task + error
 
 
 def marker(name: str) -> str:
@@ -124,82 +92,12 @@ def marker(name: str) -> str:
     return f"<!-- hub-push:{re.sub(r'[^A-Za-z0-9._/-]', '_', name)} -->"
 
 
-class DeadlinePassed(Exception):
-    """Waiting for GitHub (a rate limit, a retry's backoff) would pass the deadline."""
-
-    def __init__(self, wait: float, why: str) -> None:
-        more = f"waiting {wait:.0f} s more would pass" if wait >= 1 else "it is past"
-        super().__init__(f"{why}: {more} the deadline")
-        self.wait = wait
-
-
-class _Skip(Exception):
-    """A feature cannot run at all (no token, no commit, out of time); the message says why."""
-
-
-class _DeadlineRetry(GithubRetry):
-    """PyGithub's retry (403 rate limits, 5xx) bounded by a deadline, with three additions.
-
-    - Waits follow GitHub's rules for both 403 and 429: `Retry-After`, else
-      `x-ratelimit-remaining: 0` until `x-ratelimit-reset`, else (429) the secondary wait.
-    - A wait that would end past the deadline is not started: `DeadlinePassed` instead.
-    - With `repeat_posts=False`, a POST that creates something (a comment, a check run) is not
-      repeated after a 5xx or a lost connection, since GitHub may have done it; a rate-limit
-      refusal is still waited out and repeated (GitHub did nothing then).
-    """
-
-    def __init__(self, *, deadline: float, repeat_posts: bool = True, **kwargs: Any) -> None:
-        self.deadline = deadline
-        self.repeat_posts = repeat_posts
-        super().__init__(**kwargs)
-
-    def new(self, **kw: Any) -> _DeadlineRetry:
-        kw.update(deadline=self.deadline, repeat_posts=self.repeat_posts)
-        retry: _DeadlineRetry = super().new(**kw)
-        return retry
-
-    def _unrepeatable(self, method: str | None) -> bool:
-        return not self.repeat_posts and (method or "").upper() == "POST"
-
-    def _is_method_retryable(self, method: str) -> bool:
-        return not self._unrepeatable(method) and super()._is_method_retryable(method)
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if self._unrepeatable(method):
-            return status_code in RATE_LIMIT_STATUSES
-        return super().is_retry(method, status_code, has_retry_after)
-
-    def _wait(self, response: BaseHTTPResponse | None) -> tuple[float, str]:
-        if response is None:
-            return self.get_backoff_time(), "no answer in time (or the connection broke)"
-        if self.respect_retry_after_header:
-            retry_after = self.get_retry_after(response)
-            if retry_after is not None:
-                return retry_after, f"GitHub answered {response.status} with Retry-After"
-        status, headers = response.status, response.headers
-        if status in RATE_LIMIT_STATUSES and headers.get("x-ratelimit-remaining") == "0":
-            reset = headers.get("x-ratelimit-reset", "")
-            if reset.isdigit():
-                return max(0.0, int(reset) - time.time()), "GitHub's rate limit is used up"
-        if status == 429:
-            wait = max(self.get_backoff_time(), self.secondary_rate_wait)
-            return wait, "GitHub's secondary rate limit"
-        return self.get_backoff_time(), f"retry after {status}"
-
-    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
-        wait, why = self._wait(response)
-        if time.monotonic() + wait > self.deadline:
-            raise DeadlinePassed(wait, why)
-        if wait > 0:
-            time.sleep(wait)
-
-
 class PullRequestReporter:
     """Report one run on GitHub: `started` when the run begins, `finished` with its Outcome.
 
     Nothing here raises: each failure is one `::warning` naming the feature. A feature GitHub
     refused for good (401, 403, 404) is not tried again in the same run. `deadline` is a
-    `time.monotonic()` value; no request, retry or rate-limit wait goes past it (a request
+    `Deadline`; no request, retry or rate-limit wait goes past it (a request
     already sent may take up to its timeout, which is capped by the time left when the call
     starts). Each phase may move the deadline (`started` is early, `finished` comes after the
     build).
@@ -210,7 +108,7 @@ class PullRequestReporter:
         features: GitHubFeatures,
         context: GitHubContext,
         *,
-        deadline: float,
+        deadline: Deadline,
         limits: Limits | None = None,
     ) -> None:
         self.features = features
@@ -226,7 +124,7 @@ class PullRequestReporter:
 
     # -- the phases -------------------------------------------------------------------------
 
-    def started(self, executor_name: str, *, deadline: float | None = None) -> None:
+    def started(self, executor_name: str, *, deadline: Deadline | None = None) -> None:
         """A `pending` status and/or an `in_progress` check run on the commit."""
         self.name = executor_name
         self._move(deadline)
@@ -235,7 +133,7 @@ class PullRequestReporter:
         if self.features.check_run:
             self._attempt(CHECK_RUN, "creating the check run", self._check_run_start)
 
-    def save_secret(self, outcome: Outcome, *, deadline: float | None = None) -> list[str]:
+    def save_secret(self, outcome: Outcome, *, deadline: Deadline | None = None) -> list[str]:
         """Store a first publish's name and SECRET as repository secrets (once per run).
 
         Returns the names of the secrets written, for the summary (never their values).
@@ -256,7 +154,7 @@ class PullRequestReporter:
         *,
         markdown: str = "",
         annotations: Sequence[Annotation] = (),
-        deadline: float | None = None,
+        deadline: Deadline | None = None,
     ) -> list[str]:
         """The final status / check run / comment; returns the names of secrets saved."""
         self._move(deadline)
@@ -301,7 +199,7 @@ class PullRequestReporter:
                 title="hub-push: GitHub",
             )
         if not context.target_sha:
-            raise _Skip("no commit to report on (no `sha` input, no GITHUB_SHA)")
+            raise Skip("no commit to report on (no `sha` input, no GITHUB_SHA)")
         return context.target_sha
 
     def _status_pending(self) -> None:
@@ -395,7 +293,7 @@ class PullRequestReporter:
             return
         prefix = self.features.save_secret_as.strip()
         if not SAVE_SECRET_AS.matches(prefix):
-            raise _Skip(f"{prefix!r} {SAVE_SECRET_AS.message}")
+            raise Skip(f"{prefix!r} {SAVE_SECRET_AS.message}")
         values = {
             f"{prefix}_NAME": outcome.executor_name or outcome.executor_id,
             f"{prefix}_SECRET": outcome.secret,
@@ -407,43 +305,20 @@ class PullRequestReporter:
 
     # -- the plumbing -----------------------------------------------------------------------
 
-    def _move(self, deadline: float | None) -> None:
+    def _move(self, deadline: Deadline | None) -> None:
         if deadline is not None:
             self.deadline = deadline
 
-    def _repository(self, *, repeat_posts: bool) -> _Session:
+    def _repository(self, *, repeat_posts: bool) -> Session:
         """A PyGithub client for one feature's calls, bounded by the time left."""
-        if not self.features.token:
-            raise _Skip("`github-token` is empty")
-        if not self.context.repository:
-            raise _Skip("GITHUB_REPOSITORY is not set")
-        remaining = self.deadline - time.monotonic()
-        if remaining < 1:
-            raise _Skip("out of time (the deadline has passed)")
-        limits = self.limits
-        retry = _DeadlineRetry(
-            deadline=self.deadline,
+        return session(
+            self.features.token,
+            self.context.api_url,
+            self.context.repository,
+            self.deadline,
+            self.limits,
             repeat_posts=repeat_posts,
-            total=limits.retries,
-            backoff_factor=limits.backoff_factor,
-            backoff_max=limits.backoff_max,
-            secondary_rate_wait=limits.secondary_rate_wait,
-            status_forcelist=[429, *range(500, 600)],
-            allowed_methods=frozenset({"GET", "POST", "PUT", "PATCH"}),
-            raise_on_status=False,  # the last answer reaches PyGithub, which names the error
         )
-        client = Github(
-            base_url=self.context.api_url,
-            auth=Auth.Token(self.features.token),
-            timeout=max(1, min(limits.request_timeout, math.floor(remaining))),
-            retry=retry,
-            lazy=True,  # no GET of the repository or the commit before each write
-            user_agent="hub-push",
-            per_page=100,
-            seconds_between_requests=None,
-            seconds_between_writes=limits.seconds_between_writes or None,
-        )
-        return _Session(client, self.context.repository)
 
     def _attempt(self, feature: str, doing: str, call: Callable[[], T]) -> T | None:
         """Run one feature's calls; any failure becomes one warning, never an exception."""
@@ -451,7 +326,7 @@ class PullRequestReporter:
             return None
         try:
             return call()
-        except _Skip as skip:
+        except Skip as skip:
             reason = str(skip)
         except DeadlinePassed as late:
             reason = f"gave up: {late}"
@@ -497,17 +372,3 @@ class PullRequestReporter:
     def _truncate(text: str, limit: int) -> str:
         note = "\n\n… (cut to GitHub's size limit)"
         return text if len(text) <= limit else text[: limit - len(note)] + note
-
-
-class _Session:
-    """`with` block around one PyGithub client: yields the (lazy) repository, then closes."""
-
-    def __init__(self, client: Github, repository: str) -> None:
-        self.client = client
-        self.repository = repository
-
-    def __enter__(self) -> Repository:
-        return self.client.get_repo(self.repository)
-
-    def __exit__(self, *exc: object) -> None:
-        self.client.close()
