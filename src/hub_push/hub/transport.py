@@ -1,0 +1,216 @@
+"""The Hub's transport: one httpx client, the run's deadline on every call, one retry policy.
+
+Every call is `POST {hub}/v2/rpc/<method>`. Timeouts (connect, read, write, pool) are capped
+by what is left of the deadline; safe calls (reads, and the login check) are retried on
+transport errors, 5xx and 429 answers with jittered backoff, honouring `Retry-After` while
+the deadline allows. The Hub's texts pass through `scrub` before they are shortened or put in
+an error.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import IO, Any, cast
+
+import httpx
+
+from hub_push import __version__
+from hub_push.deadline import Deadline
+from hub_push.errors import DeadlineError, HubError, HubUnreachableError
+from hub_push.hub.wire import message_of, status_code_of
+
+SAFE_ATTEMPTS = 4
+#: Per-call limits (each also capped by what is left of the deadline).
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 30.0
+#: How long an upload may make no progress (the Hub stopped reading) before it is given up.
+STALL_TIMEOUT = 60.0
+#: The longest pause between two tries of a safe call (without a `Retry-After`).
+MAX_BACKOFF = 10.0
+#: The most of a Hub text that goes into one message (after redaction).
+TEXT_LIMIT = 300
+CHUNK = 1024 * 1024
+
+#: `on_upload(bytes read for the upload, archive size)`.
+UploadHandler = Callable[[int, int], None]
+Scrub = Callable[[str], str]
+
+
+class Transport:
+    """One Hub address, one optional login token, one connection pool, one deadline."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        deadline: Deadline,
+        scrub: Scrub,
+        transport: httpx.BaseTransport | None,
+        backoff: float,
+    ) -> None:
+        headers = {"User-Agent": f"hub-push/{__version__}"}
+        if token:
+            headers["Authorization"] = f"token {token}"
+        self.base_url = base_url
+        self.deadline = deadline
+        self._scrub = scrub
+        self._backoff = backoff
+        self.http = httpx.Client(
+            base_url=base_url + "/v2/rpc/",
+            headers=headers,
+            timeout=self.timeout(),
+            transport=transport,
+            follow_redirects=False,
+            trust_env=True,  # a runner's HTTPS_PROXY, NO_PROXY and SSL_CERT_FILE
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- limits --------------------------------------------------------------------------------
+
+    def timeout(self, read: float = READ_TIMEOUT) -> httpx.Timeout:
+        cap = self.deadline.cap
+        return httpx.Timeout(
+            connect=cap(CONNECT_TIMEOUT),
+            read=cap(read),
+            write=cap(STALL_TIMEOUT),
+            pool=cap(CONNECT_TIMEOUT),
+        )
+
+    def check_deadline(self, doing: str, task_id: str = "") -> None:
+        if self.deadline.expired:
+            raise DeadlineError(f"The run reached its deadline while {doing}.", task_id=task_id)
+
+    def pause(self, attempt: int, response: httpx.Response | None, doing: str) -> None:
+        """Wait before trying again: `Retry-After` if the Hub said, else jittered backoff."""
+        wait = retry_after(response) if response is not None else None
+        if wait is None:
+            wait = min(MAX_BACKOFF, self._backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)  # noqa: S311
+        if wait >= self.deadline.remaining():
+            raise DeadlineError(
+                f"The Hub asked to wait {wait:.0f} s before {doing} again, past the run's deadline."
+            )
+        time.sleep(wait)
+
+    def text(self, text: str) -> str:
+        """A Hub text for a message: redacted first, then shortened, on one line."""
+        flat = " ".join(self._scrub(text).split())
+        return flat if len(flat) <= TEXT_LIMIT else flat[: TEXT_LIMIT - 1] + "…"
+
+    def retrying(
+        self, doing: str, call: Callable[[httpx.Timeout], httpx.Response]
+    ) -> httpx.Response:
+        """Run a safe call, retrying transport errors, 5xx and 429 within the deadline."""
+        for attempt in range(1, SAFE_ATTEMPTS + 1):
+            self.check_deadline(doing)
+            try:
+                response = call(self.timeout())
+            except httpx.TransportError as exc:
+                if attempt == SAFE_ATTEMPTS:
+                    raise HubUnreachableError(
+                        f"Could not reach the Hub at {self.base_url} for {doing}: "
+                        f"{self.text(str(exc)) or type(exc).__name__}"
+                    ) from None
+                self.pause(attempt, None, doing)
+                continue
+            if (response.status_code < 500 and response.status_code != 429) or (
+                attempt == SAFE_ATTEMPTS
+            ):
+                return response
+            self.pause(attempt, response, doing)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- reading answers -----------------------------------------------------------------------
+
+    def lines(
+        self, response: httpx.Response, doing: str, task_id: Callable[[], str]
+    ) -> Iterator[dict[str, Any]]:
+        """NDJSON objects of a streamed answer; the deadline is checked on every line, blank
+        ones included (a Hub sending blank lines forever is stopped by it)."""
+        for raw in response.iter_lines():
+            self.check_deadline(doing, task_id())
+            line = raw.strip()
+            if not line:
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                raise HubError(
+                    f"The Hub sent a line that is not JSON: {self.text(line)}",
+                    task_id=task_id(),
+                ) from None
+            if isinstance(item, dict):
+                yield item
+
+    def http_error(
+        self, response: httpx.Response, body: Any, what: str, kind: type[HubError] = HubError
+    ) -> HubError:
+        text = message_of(body, response.text or response.reason_phrase)
+        return kind(
+            f"{what} (HTTP {response.status_code}): {self.text(text)}", code=status_code_of(body)
+        )
+
+
+class Bounded:
+    """The archive as the upload reads it: large chunks, and the deadline checked on each.
+
+    `fileno`, `seek` and `tell` let httpx size the body (a Content-Length, not chunks).
+    """
+
+    def __init__(self, file: IO[bytes], deadline: Deadline, on_read: UploadHandler) -> None:
+        self._file = file
+        self._deadline = deadline
+        self._on_read = on_read
+        self._total = os.fstat(file.fileno()).st_size
+
+    @classmethod
+    def wrap(cls, file: IO[bytes], deadline: Deadline, on_read: UploadHandler) -> IO[bytes]:
+        """The file, bounded, typed as the file object httpx takes (it only reads, seeks)."""
+        return cast("IO[bytes]", cls(file, deadline, on_read))
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        if self._deadline.expired:
+            raise DeadlineError("The run reached its deadline while uploading.")
+        data = self._file.read(CHUNK if size is None or size < 0 else max(size, CHUNK))
+        self._on_read(self._file.tell(), self._total)
+        return data
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds the Hub asked us to wait (`Retry-After`: seconds or an HTTP date), or None."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def json_of(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
