@@ -17,8 +17,10 @@ from zipfile import ZIP_DEFLATED, ZIP_STORED
 import pytest
 
 from hub_push import archive as archive_module
-from hub_push.archive import CHUNK, FIXED_TIME, LEVEL, TRIAL_BYTES, pack, stores
+from hub_push import zip_records
+from hub_push.archive import LEVEL, TRIAL_BYTES, pack, stores
 from hub_push.errors import ExecutorError, SourceLocation
+from hub_push.zip_records import CHUNK, FIXED_TIME
 
 MakeExecutor = Callable[..., Path]
 
@@ -261,7 +263,7 @@ def test_zip64_fields_past_the_limit_read_back(
 ) -> None:
     """Sizes and offsets past ZIP64's threshold (lowered here) take ZIP64 fields and the
     ZIP64 end records, and readers still find every byte."""
-    monkeypatch.setattr(archive_module, "_ZIP64_LIMIT", 1000)
+    monkeypatch.setattr(zip_records, "_ZIP64_LIMIT", 1000)
     folder = make_executor(files={"notes.txt": "n" * 5000})
     (folder / "w.bin").write_bytes(os.urandom(3000))
     archive = pack(folder, tmp_path / "a.zip")

@@ -30,12 +30,9 @@ Memory stays at a few tens of MiB whatever the folder's size.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import os
-import queue
 import stat
-import struct
 import tempfile
 import threading
 import zlib
@@ -44,17 +41,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import IO
 
-import pathspec
-
-from hub_push.errors import ExecutorError, SourceLocation
-
-ALWAYS_IGNORED = (".git", ".jina")
-FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-CHUNK = 1024 * 1024
+from hub_push.errors import ExecutorError
+from hub_push.folder_files import Skipped, ignore_spec, location, walk
+from hub_push.zip_records import CHUNK, DEFLATED, STORED, Entry, Md5, Writer
 
 #: Entries named so are stored: weights, arrays, archives and media, which deflate can't shrink.
 STORED_SUFFIXES = frozenset(
@@ -78,34 +69,13 @@ STORE_RATIO = 0.9
 #: 20% more compressed bytes, which an upload of a few MB/s or more sends in less time.
 LEVEL = 1
 
-_ZIP64_LIMIT = (1 << 31) - 1  # as `zipfile`: larger sizes and offsets take ZIP64 fields
-_VERSION = 20  # "version needed to extract" of deflate and stored
-_VERSION_ZIP64 = 45
-_UNIX = 3
-_DOS_DATE = (FIXED_TIME[0] - 1980) << 9 | FIXED_TIME[1] << 5 | FIXED_TIME[2]
-_DOS_TIME = FIXED_TIME[3] << 11 | FIXED_TIME[4] << 5 | FIXED_TIME[5] // 2
-_UTF8_NAME = 0x800
-_LOCAL = struct.Struct("<4s2B4HL2L2H")
-_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
-_END = struct.Struct("<4s4H2LH")
-_END64 = struct.Struct("<4sQ2H2L4Q")
-_END64_LOCATOR = struct.Struct("<4sLQL")
 _AHEAD_BYTES = 16 * CHUNK  # small entries prepared ahead hold at most this many bytes
 _AHEAD_SMALL = 4096  # ... and are at most this many (empty files hold no bytes, but memory)
 _AHEAD_LARGE = 8  # large entries prepared ahead (an open file or a spool each)
 _WORKERS = 2  # threads preparing them
-_HASH_BACKLOG = 8  # written chunks waiting for the md5
 
 #: `on_progress(bytes packed, bytes to pack)`, called as the archive is written.
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A path left out of the archive on purpose, and why (shown to the user)."""
-
-    path: str
-    reason: str
 
 
 @dataclass
@@ -121,85 +91,6 @@ class Archive:
     stored: list[str] = field(default_factory=list)
     #: Each entry's bytes in the archive (stored: its size; deflated: compressed), by name.
     packed_sizes: dict[str, int] = field(default_factory=dict)
-
-
-def ignore_spec(folder: Path) -> pathspec.GitIgnoreSpec:
-    """The ignore rules: the folder's `.gitignore` (else a bundled template), `.git`, `.jina`."""
-    gitignore = folder / ".gitignore"
-    if gitignore.is_file():
-        text = gitignore.read_text(encoding="utf-8", errors="replace")
-    else:
-        text = resources.files("hub_push").joinpath("resources/Python.gitignore").read_text()
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return pathspec.GitIgnoreSpec.from_lines([*lines, *ALWAYS_IGNORED])
-
-
-def _walk(
-    folder: Path, spec: pathspec.GitIgnoreSpec, skipped: list[Skipped]
-) -> Iterator[tuple[str, Path]]:
-    """(archive name, real file) for every file to pack, in sorted order."""
-    root = folder.resolve()
-
-    def visit(directory: Path, prefix: str) -> Iterator[tuple[str, Path]]:
-        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
-            relative = prefix + entry.name
-            if not _is_utf8(relative):
-                shown = relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                raise ExecutorError(
-                    "has a name that is not UTF-8, which the Hub cannot unpack; rename it or "
-                    "list it in the executor's .gitignore",
-                    _location(folder, shown),
-                )
-            try:
-                is_dir = entry.is_dir(follow_symlinks=True)
-            except OSError:  # a link in a loop: not a folder; left out below
-                is_dir = False
-            if spec.match_file(relative + "/" if is_dir else relative):
-                continue
-            path = Path(entry.path)
-            if entry.is_symlink():
-                try:
-                    target = path.resolve(strict=True)
-                except (OSError, RuntimeError):  # a broken link, or a loop of links
-                    skipped.append(Skipped(relative, "a broken symlink or a symlink loop"))
-                    continue
-                if not target.is_relative_to(root):
-                    skipped.append(Skipped(relative, "a symlink to outside the executor folder"))
-                    continue
-                if is_dir:
-                    skipped.append(Skipped(relative, "a symlink to a folder"))
-                    continue
-                if not target.is_file():
-                    skipped.append(Skipped(relative, "a broken symlink"))
-                    continue
-                yield relative, target
-            elif is_dir:
-                yield from visit(path, relative + "/")
-            elif entry.is_file(follow_symlinks=False):
-                yield relative, path
-            else:
-                skipped.append(Skipped(relative, "not a regular file"))
-
-    yield from visit(root, "")
-
-
-def _location(folder: Path, name: str) -> SourceLocation:
-    """A packed file as an annotation names it: relative to the workspace (the current
-    directory, as on the runner) when it is inside it."""
-    path = folder / name
-    try:
-        return SourceLocation(path.relative_to(Path.cwd().resolve()).as_posix())
-    except ValueError:
-        return SourceLocation(path.as_posix())
-
-
-def _is_utf8(name: str) -> bool:
-    """False for a file name the file system gave as bytes that are not UTF-8."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _deflater() -> zlib._Compress:
@@ -241,46 +132,15 @@ def _trial(name: str, head: bytes) -> bytes | None:
     return None if len(trial) > STORE_RATIO * len(head) else trial
 
 
-@dataclass
-class _Entry:
-    """One file, ready to be written: method, CRC-32 and sizes known, data at hand."""
-
-    name: str
-    #: The executor folder: where the entry's file is, for an error (`location`).
-    folder: Path
-    executable: bool
-    method: int
-    crc: int
-    size: int
-    compressed_size: int
-    #: A large stored file: the open source, rewound, with its identity (size, mtime) when its
-    #: CRC was taken; it is copied from there.
-    source: IO[bytes] | None = None
-    identity: tuple[int, int] = (0, 0)
-    #: Otherwise the bytes to write, at hand: deflated (in memory, or spilled to a file when
-    #: large), or a small stored file read whole.
-    data: IO[bytes] | None = None
-    offset: int = 0
-
-    @property
-    def location(self) -> SourceLocation:
-        return _location(self.folder, self.name)
-
-    def close(self) -> None:
-        for stream in (self.source, self.data):
-            if stream is not None:
-                stream.close()
-
-
 def _unreadable(folder: Path, name: str, exc: OSError) -> ExecutorError:
     return ExecutorError(
         f"cannot be read ({exc.strerror or exc}); fix its permissions, or list it "
         "in the executor's .gitignore",
-        _location(folder, name),
+        location(folder, name),
     )
 
 
-def _prepare(folder: Path, name: str, path: Path, scratch: Path) -> _Entry:
+def _prepare(folder: Path, name: str, path: Path, scratch: Path) -> Entry:
     """Read the file once: its method, CRC-32 and sizes (and its deflated bytes)."""
     try:
         reader = path.open("rb")
@@ -294,21 +154,21 @@ def _prepare(folder: Path, name: str, path: Path, scratch: Path) -> _Entry:
         if trial is None and len(head) < TRIAL_BYTES:  # a small stored file, read whole
             reader.close()
             crc, size = zlib.crc32(head), len(head)
-            return _Entry(name, folder, executable, _STORED, crc, size, size, data=io.BytesIO(head))
+            return Entry(name, folder, executable, STORED, crc, size, size, data=io.BytesIO(head))
         if trial is None:
             crc, size = zlib.crc32(head), len(head)
             while chunk := reader.read(CHUNK):
                 crc = zlib.crc32(chunk, crc)
                 size += len(chunk)
             reader.seek(0)
-            return _Entry(
-                name, folder, executable, _STORED, crc, size, size,
+            return Entry(
+                name, folder, executable, STORED, crc, size, size,
                 source=reader, identity=(status.st_size, status.st_mtime_ns),
             )  # fmt: skip
         if len(head) < TRIAL_BYTES:  # the whole file, deflated by the trial already
             reader.close()
-            return _Entry(
-                name, folder, executable, _DEFLATED, zlib.crc32(head), len(head), len(trial),
+            return Entry(
+                name, folder, executable, DEFLATED, zlib.crc32(head), len(head), len(trial),
                 data=io.BytesIO(trial),
             )  # fmt: skip
         spool = tempfile.SpooledTemporaryFile(max_size=CHUNK, dir=str(scratch))  # noqa: SIM115
@@ -327,7 +187,7 @@ def _prepare(folder: Path, name: str, path: Path, scratch: Path) -> _Entry:
             spool.close()
             raise
         reader.close()
-        return _Entry(name, folder, executable, _DEFLATED, crc, size, compressed_size, data=spool)
+        return Entry(name, folder, executable, DEFLATED, crc, size, compressed_size, data=spool)
     except OSError as exc:
         reader.close()
         raise _unreadable(folder, name, exc) from None
@@ -336,15 +196,11 @@ def _prepare(folder: Path, name: str, path: Path, scratch: Path) -> _Entry:
         raise
 
 
-_STORED = 0
-_DEFLATED = 8
-
-
 @dataclass
 class _Pending:
     """An entry being prepared, and what it counts against the look-ahead budgets."""
 
-    future: Future[_Entry]
+    future: Future[Entry]
     large: bool
     held: int  # bytes it holds once prepared (small entries: raw size until it is)
     written: bool = False
@@ -404,7 +260,7 @@ class _Preparer:
                 self._held += pending.held
             future.add_done_callback(functools.partial(self._prepared, pending))
 
-    def _prepared(self, pending: _Pending, _: Future[_Entry]) -> None:
+    def _prepared(self, pending: _Pending, _: Future[Entry]) -> None:
         """A small entry now holds its prepared bytes (often far fewer: deflated): recount."""
         if not pending.large and not pending.future.cancelled() and not pending.future.exception():
             with self._lock:
@@ -414,7 +270,7 @@ class _Preparer:
                     pending.held = held
         self._fill()
 
-    def __iter__(self) -> Iterator[_Entry]:
+    def __iter__(self) -> Iterator[Entry]:
         self._fill()
         while True:
             with self._lock:
@@ -448,154 +304,11 @@ class _Preparer:
                 future.result().close()
 
 
-class _Md5:
-    """The md5 of the written bytes, kept by a thread as they are written."""
-
-    def __init__(self) -> None:
-        self._digest = hashlib.md5(usedforsecurity=False)
-        self._queue: queue.Queue[bytes | None] = queue.Queue(_HASH_BACKLOG)
-        self._thread = threading.Thread(target=self._run, name="hub-push-md5", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (chunk := self._queue.get()) is not None:
-            self._digest.update(chunk)
-
-    def update(self, chunk: bytes) -> None:
-        self._queue.put(chunk)
-
-    def hexdigest(self) -> str:
-        self.close()
-        return self._digest.hexdigest()
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
-
-
-class _Writer:
-    """Writes ZIP records front to back; every byte written also goes to the md5."""
-
-    def __init__(self, out: IO[bytes], md5: _Md5) -> None:
-        self._out = out
-        self._md5 = md5
-        self._small = bytearray()  # headers and small entries, written in CHUNK-sized pieces
-        self.offset = 0
-
-    def write(self, data: bytes) -> None:
-        if len(data) < CHUNK // 4:
-            self._small += data
-            if len(self._small) >= CHUNK:
-                self.flush()
-            return
-        self.flush()
-        self._emit(data)
-
-    def flush(self) -> None:
-        if self._small:
-            self._emit(bytes(self._small))
-            self._small.clear()
-
-    def _emit(self, data: bytes) -> None:
-        self._out.write(data)
-        self._md5.update(data)
-        self.offset += len(data)
-
-    def entry(self, entry: _Entry, on_bytes: Callable[[int], None]) -> None:
-        entry.offset = self.offset + len(self._small)
-        self.write(_local_header(entry))
-        if entry.source is not None:
-            copied = 0
-            while chunk := entry.source.read(CHUNK):
-                copied += len(chunk)
-                if copied > entry.size:
-                    break
-                self.write(chunk)
-                on_bytes(len(chunk))
-            now = os.fstat(entry.source.fileno())
-            if copied != entry.size or (now.st_size, now.st_mtime_ns) != entry.identity:
-                raise ExecutorError(
-                    "changed while it was being packed; push again once it is written",
-                    entry.location,
-                )
-        elif entry.data is not None:
-            while chunk := entry.data.read(CHUNK):
-                self.write(chunk)
-            on_bytes(entry.size)
-
-    def central_directory(self, entries: list[_Entry]) -> None:
-        start = self.offset + len(self._small)
-        for entry in entries:
-            self.write(_central_header(entry))
-        end = self.offset + len(self._small)
-        count, size = len(entries), end - start
-        if count > 0xFFFF or start > _ZIP64_LIMIT or size > _ZIP64_LIMIT:
-            self.write(_END64.pack(b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, start))
-            self.write(_END64_LOCATOR.pack(b"PK\x06\x07", 0, end, 1))
-            count, size, start = min(count, 0xFFFF), min(size, 0xFFFFFFFF), min(start, 0xFFFFFFFF)
-        self.write(_END.pack(b"PK\x05\x06", 0, 0, count, count, size, start, 0))
-        self.flush()
-
-
-def _encoded_name(name: str) -> tuple[bytes, int]:
-    """The name's bytes and flag bits, as `zipfile` writes them (UTF-8 flagged when not ASCII)."""
-    try:
-        return name.encode("ascii"), 0
-    except UnicodeEncodeError:
-        return name.encode("utf-8"), _UTF8_NAME
-
-
-def _local_zip64(entry: _Entry) -> bool:
-    return entry.size > _ZIP64_LIMIT or entry.compressed_size > _ZIP64_LIMIT
-
-
-def _local_header(entry: _Entry) -> bytes:
-    name, flags = _encoded_name(entry.name)
-    size, compressed_size, extra, version = entry.size, entry.compressed_size, b"", _VERSION
-    if _local_zip64(entry):
-        extra = struct.pack("<HHQQ", 1, 16, size, compressed_size)
-        size = compressed_size = 0xFFFFFFFF
-        version = _VERSION_ZIP64
-    return (
-        _LOCAL.pack(
-            b"PK\x03\x04", version, 0, flags, entry.method, _DOS_TIME, _DOS_DATE, entry.crc,
-            compressed_size, size, len(name), len(extra),
-        )
-        + name
-        + extra
-    )  # fmt: skip
-
-
-def _central_header(entry: _Entry) -> bytes:
-    name, flags = _encoded_name(entry.name)
-    size, compressed_size, offset = entry.size, entry.compressed_size, entry.offset
-    fields: list[int] = []
-    if size > _ZIP64_LIMIT or compressed_size > _ZIP64_LIMIT:
-        fields += [size, compressed_size]
-        size = compressed_size = 0xFFFFFFFF
-    if offset > _ZIP64_LIMIT:
-        fields.append(offset)
-        offset = 0xFFFFFFFF
-    extra = struct.pack(f"<HH{len(fields)}Q", 1, 8 * len(fields), *fields) if fields else b""
-    version = _VERSION_ZIP64 if fields or _local_zip64(entry) else _VERSION
-    mode = stat.S_IFREG | (0o755 if entry.executable else 0o644)
-    return (
-        _CENTRAL.pack(
-            b"PK\x01\x02", version, _UNIX, version, 0, flags, entry.method, _DOS_TIME,
-            _DOS_DATE, entry.crc, compressed_size, size, len(name), len(extra), 0, 0, 0,
-            mode << 16, offset,
-        )
-        + name
-        + extra
-    )  # fmt: skip
-
-
 def pack(folder: Path, destination: Path, *, on_progress: Progress | None = None) -> Archive:
     """Write the folder's archive to `destination` and describe it."""
     skipped: list[Skipped] = []
     sources = []
-    for name, path in _walk(folder, ignore_spec(folder), skipped):
+    for name, path in walk(folder, ignore_spec(folder), skipped):
         size = 0
         with suppress(OSError):  # an unreadable file is reported when it is opened
             size = path.stat().st_size
@@ -612,12 +325,12 @@ def pack(folder: Path, destination: Path, *, on_progress: Progress | None = None
             reported = done
             on_progress(done, total)
 
-    entries: list[_Entry] = []
-    md5 = _Md5()
+    entries: list[Entry] = []
+    md5 = Md5()
     preparer = _Preparer(folder, sources, destination.parent)
     try:
         with destination.open("wb", buffering=0) as out:
-            writer = _Writer(out, md5)
+            writer = Writer(out, md5)
             for entry in preparer:
                 try:
                     writer.entry(entry, advance)
@@ -637,7 +350,7 @@ def pack(folder: Path, destination: Path, *, on_progress: Progress | None = None
         size=writer.offset,
         files=[entry.name for entry in entries],
         skipped=skipped,
-        stored=[entry.name for entry in entries if entry.method == _STORED],
+        stored=[entry.name for entry in entries if entry.method == STORED],
         packed_sizes={entry.name: entry.compressed_size for entry in entries},
     )
 
