@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hub_push import discover as discover_module
+from hub_push import git_changes
 from hub_push.discover import Discovery, FoundExecutor, discover
 from hub_push.errors import InputError
 from hub_push.executor import load_executor, name_of
@@ -394,7 +394,7 @@ def test_too_much_history_to_walk_counts_everything(
         write(repo / "a" / "executor.py", f"class MyExecutor:\n    n = {n}\n")
         commit(repo, f"feature {n}")
     assert paths(discover(repo, changed_since="main")) == ["a"]
-    monkeypatch.setattr(discover_module, "MAX_COMMITS_WALKED", 3)
+    monkeypatch.setattr(git_changes, "MAX_COMMITS_WALKED", 3)
     found = discover(repo, changed_since="main")
     assert paths(found) == ["a", "b"]
     assert found.warnings == (
@@ -408,7 +408,7 @@ def test_too_much_history_to_walk_counts_everything(
 def test_too_many_changed_paths_count_everything(
     repo: History, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(discover_module, "MAX_CHANGED_PATHS", 3)
+    monkeypatch.setattr(git_changes, "MAX_CHANGED_PATHS", 3)
     found = discover(repo.root, changed_since=repo.base)
     assert paths(found) == ALL
     assert found.warnings == (
