@@ -4,7 +4,7 @@ VENV   ?= .venv
 SDK_VENV ?= .venv-sdk
 BIN    := $(VENV)/bin
 
-.PHONY: demo demo-reset test test-fast smoke lint lock bench setup sdk-venv clean
+.PHONY: demo demo-reset test test-unit test-fast smoke lint lock bench setup sdk-venv clean
 
 ## setup: the project's virtual environment, with the local Hub and the dev tools
 setup: $(VENV)/.installed
@@ -25,7 +25,7 @@ $(SDK_VENV)/.installed:
 
 ## demo: start a local Hub, push examples/hello-executor through the action's entrypoint, show outputs + summary
 demo: setup
-	PYTHONPATH=tests $(BIN)/python -m support.demo $(DEMO_ARGS)
+	PYTHONPATH=tests $(BIN)/python scripts/demo.py $(DEMO_ARGS)
 
 ## demo-reset: forget the demo Hub's state (executors, tags, tasks)
 demo-reset:
@@ -35,13 +35,17 @@ demo-reset:
 test: setup sdk-venv lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## test-unit: the fast tests alone (tests/unit: no subprocess, well under a minute)
+test-unit: setup
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
 ## test-fast: everything but the container smoke test (no root needed)
 test-fast: setup sdk-venv
 	$(BIN)/pytest -m "not container" $(PYTEST_ARGS)
 
 ## smoke: only the container smoke test (root: installs docker.io + debootstrap, builds the image)
 smoke: setup
-	$(BIN)/pytest tests/container $(PYTEST_ARGS)
+	$(BIN)/pytest tests/e2e/container $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check src tests scripts bench

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from support.executors import make_executor_folder, unique_name
+from support.hubkit import USERS
 
 if TYPE_CHECKING:
     from support.localhub_process import LocalHub
 
-USERS = {"alice": "alice-token-0123456789", "bob": "bob-token-9876543210"}
 MakeExecutor = Callable[..., Path]
 
 

@@ -39,7 +39,8 @@ skips. The rootfs tarball and the wheelhouse are cached (keyed by what makes the
 `HUB_PUSH_SMOKE_COLD=1` ignores the cache. The logs of the last run are kept in its
 `last-run/` folder.
 
-Run by hand: `.venv/bin/python tests/container/container_smoke.py` (prints a JSON report).
+Run by hand: `PYTHONPATH=tests .venv/bin/python scripts/container_smoke.py` (prints a JSON
+report); `tests/e2e/container/` is its thin pytest wrapper.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ from typing import Any
 
 from support.runner import action_inputs, parse_file_command
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = "examples/workflows/smoke.yml"
 TAG_WORKFLOW = "examples/workflows/smoke-tag.yml"
 EXECUTOR_DIR = "examples/hello-executor"

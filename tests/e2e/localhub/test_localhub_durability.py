@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hubkit import ALICE, BOB, USERS, HubApi, make_executor_folder
 
+from support.hubkit import ALICE, BOB, USERS, HubApi, make_executor_folder
 from support.localhub_process import local_hub
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from rules.cases import CASES, Accept, Case, build
 from support.executors import unique_name
+from support.rule_cases import CASES, Accept, Case, build
 from support.runner import ActionRun, run_action
 
 #: Folders the Hub would take but that `jina hub push` (and so the action) refuses before any

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hubkit import (
+
+from support.hubkit import (
     ALICE,
     USERS,
     HubApi,
@@ -16,7 +17,6 @@ from hubkit import (
     make_executor_folder,
     zip_entries,
 )
-
 from support.localhub_process import local_hub
 
 TWO_EXECUTORS = """\

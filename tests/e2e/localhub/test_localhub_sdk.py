@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hubkit import ALICE, USERS, HubApi, make_executor_folder, unique_name
 
 from executor_rules import HUB_MESSAGES
-from rules.cases import CASES, Accept, build
+from support.hubkit import ALICE, USERS, HubApi, make_executor_folder, unique_name
 from support.localhub_process import LocalHub, local_hub
+from support.rule_cases import CASES, Accept, build
 from support.runner import run_action
 
 pytestmark = [pytest.mark.sdk, pytest.mark.timeout(120)]

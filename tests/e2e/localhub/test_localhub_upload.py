@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hubkit import ALICE, USERS, HubApi, encode_multipart, make_executor_folder, zip_folder
 
 from hub_push.archive import pack
+from support.hubkit import ALICE, USERS, HubApi, encode_multipart, make_executor_folder, zip_folder
 from support.localhub_process import LocalHub, local_hub
 
 

@@ -9,7 +9,7 @@ rule of the official client and the Hub's build, not of the normalizer).
 
 Other tests reuse the table with :func:`build`, e.g. to push every case to the local Hub::
 
-    from rules.cases import CASES, build
+    from support.rule_cases import CASES, build
 """
 
 from __future__ import annotations
@@ -63,13 +63,10 @@ def build(case: Case, base: Path) -> Path:
     folder.mkdir(parents=True)
     for name, content in case.outside.items():
         (base / name).write_text(content, encoding="utf-8")
-    for name, content in case.files.items():
+    for name, data in case.files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_bytes(content.encode("utf-8"))
+        path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
     for name, target in case.links.items():
         (folder / name).symlink_to(target)
     return folder

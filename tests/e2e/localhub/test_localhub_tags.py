@@ -7,7 +7,8 @@ from pathlib import Path
 from threading import Barrier
 
 import pytest
-from hubkit import ALICE, HubApi, PushResult, zip_folder
+
+from support.hubkit import ALICE, HubApi, PushResult, zip_folder
 
 
 def _built(api: HubApi, result: PushResult) -> None:

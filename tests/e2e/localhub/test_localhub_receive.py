@@ -14,12 +14,12 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
-from hubkit import encode_multipart
 
 from localhub.__main__ import build_parser
 from localhub.errors import DATA_STREAM_BROKEN, TOO_LARGE_FILE, RpcError
 from localhub.forms import CHUNK, Body, read_form
 from localhub.unpack import MAX_UNPACKED_BYTES, UnsafeArchiveError, unpack
+from support.hubkit import encode_multipart
 
 
 def _request(body: bytes, content_type: str) -> tuple[Message, io.BytesIO]:

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hubkit import ALICE, USERS, HubApi, unique_name
 
 from hub_push.archive import pack
-from rules.cases import CASES, Accept, Case, build
+from support.hubkit import ALICE, USERS, HubApi, unique_name
 from support.localhub_process import local_hub
+from support.rule_cases import CASES, Accept, Case, build
 
 #: Cases that can't travel as they are: a ZIP holds no symbolic links, so what the Hub would
 #: receive is another folder (the action leaves such links out, with a warning).

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hubkit import ALICE, HubApi, make_executor_folder
+
+from support.hubkit import ALICE, HubApi, make_executor_folder
 
 
 @pytest.mark.parametrize("name", ["lower", "_LEADING", "WITH-DASH", "SPACE X", ""])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hubkit import ALICE, BOB, HubApi
+from support.hubkit import ALICE, BOB, HubApi
 
 
 def test_executors_are_public_by_default(api: HubApi, folder: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hubkit import ALICE, BOB, HubApi, make_executor_folder, zip_folder
+from support.hubkit import ALICE, BOB, HubApi, make_executor_folder, zip_folder
 
 NAME_TAKEN = "Executor name has been taken by others, please provide another name."
 

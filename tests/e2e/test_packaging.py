@@ -24,7 +24,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 RELEASE_WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 LOCKS = {
@@ -165,13 +165,15 @@ def test_the_lock_parser_reads_what_lock_py_writes(tmp_path: Path) -> None:
 # --- the dependency floors ----------------------------------------------------------------
 
 FLOOR_SUITE = [
-    "tests/test_settings.py",
-    "tests/test_report.py",
-    "tests/test_archive.py",
-    "tests/test_executor.py",
-    "tests/test_discover.py",  # dulwich
-    "tests/test_pull_request.py",  # PyGithub, PyNaCl
-    "tests/test_action_e2e.py",  # the entrypoint against a local Hub: httpx, actions-toolkit
+    "tests/unit/test_settings.py",
+    "tests/unit/test_cli.py",
+    "tests/unit/test_report.py",
+    "tests/unit/test_archive.py",
+    "tests/unit/test_executor.py",
+    "tests/unit/test_hub_client.py",  # httpx
+    "tests/e2e/test_discover.py",  # dulwich
+    "tests/unit/test_pull_request.py",  # PyGithub, PyNaCl
+    "tests/e2e/test_action_e2e.py",  # the entrypoint against a local Hub: httpx, actions-toolkit
 ]
 FLOOR_BUDGET = 230.0  # seconds for the whole test, every step included
 

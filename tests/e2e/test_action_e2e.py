@@ -286,7 +286,7 @@ def test_summary_false_writes_no_summary(
 
 @pytest.mark.parametrize("example", ["hello-executor"])
 def test_the_shipped_example_publishes(users: dict[str, str], shared_hub, example: str) -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     run = run_action(
         {"path": f"examples/{example}", "hub-url": shared_hub.url, "token": users["bob"]},
         workspace=root,

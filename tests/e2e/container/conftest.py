@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))  # the harness
 from container_smoke import Report, SmokeError, cache_dir, smoke
 
 _seen: list[Report] = []

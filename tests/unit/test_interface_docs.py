@@ -14,7 +14,7 @@ from hub_push.settings import Settings, input_name
 from hub_push.summary import HEADINGS
 from support.runner import action_inputs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 README = (ROOT / "README.md").read_text()
 

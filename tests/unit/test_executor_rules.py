@@ -21,7 +21,7 @@ from executor_rules import (
     Rejected,
     judge,
 )
-from rules.cases import BASIC, CASES, Accept, Case, Reject, build
+from support.rule_cases import BASIC, CASES, Accept, Case, Reject, build
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hubkit import USERS, HubApi, make_executor_folder
 
+from support.hubkit import USERS, HubApi, make_executor_folder
 from support.localhub_process import LocalHub, local_hub
 
 
@@ -40,7 +40,7 @@ def folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def sdk_bin() -> Path:
     """The official client's `jina-hub` (from .venv-sdk, or $HUB_PUSH_SDK_VENV)."""
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     venv = Path(os.environ.get("HUB_PUSH_SDK_VENV") or repo / ".venv-sdk")
     binary = venv / "bin" / "jina-hub"
     if not binary.exists():
