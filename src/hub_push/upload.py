@@ -32,7 +32,9 @@ def push_and_build(
             "is missing or empty (secrets are empty on pull requests from forks).",
             title="First publish without a login",
         )
-    with HubClient(settings.hub_url, token, deadline=deadline, scrub=gha.redact) as hub:
+    with HubClient(
+        settings.hub_url, token, deadline=deadline, scrub=gha.redact, say=gha.info
+    ) as hub:
         if token:
             with gha.group("Login"):
                 user = hub.whoami()

@@ -13,7 +13,13 @@ import httpx
 import pytest
 
 from hub_push.deadline import Deadline
-from hub_push.errors import BuildFailedError, LoginRefusedError, PushRefusedError
+from hub_push.errors import (
+    BuildFailedError,
+    DeadlineError,
+    LoginRefusedError,
+    PushRefusedError,
+    UploadBrokenError,
+)
 from hub_push.hub.client import HubClient
 from hub_push.hub.models import PushEvent, PushRequest
 from hub_push.hub.wire import push_event, tasks_of_this_push
@@ -23,13 +29,21 @@ COMMIT = "c" * 24
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def client(handler: Handler, token: str | None = "t0ken") -> HubClient:
+def client(
+    handler: Handler,
+    token: str | None = "t0ken",
+    *,
+    said: list[str] | None = None,
+    seconds: float = 30,
+    backoff: float = 0.0,
+) -> HubClient:
     return HubClient(
         "https://hub.test",
         token,
-        deadline=Deadline(time.monotonic() + 30),
+        deadline=Deadline(time.monotonic() + seconds),
         transport=httpx.MockTransport(handler),
-        backoff=0.0,
+        backoff=backoff,
+        say=(said if said is not None else []).append,
     )
 
 
@@ -49,10 +63,47 @@ def test_whoami_sends_the_token_and_reads_the_name() -> None:
     assert seen[0].headers["Authorization"] == "token t0ken"
 
 
-def test_a_safe_call_is_retried_after_a_5xx() -> None:
+def test_a_safe_call_is_retried_after_a_5xx_and_the_retry_is_said() -> None:
     answers = [httpx.Response(502), httpx.Response(200, json={"data": {"name": "bob"}})]
-    assert client(lambda _request: answers.pop(0)).whoami().name == "bob"
+    said: list[str] = []
+    assert client(lambda _request: answers.pop(0), said=said).whoami().name == "bob"
     assert answers == []
+    assert said == ["the login check: attempt 1 failed (HTTP 502); trying again in 0.0 s"]
+
+
+def test_a_hub_that_never_answers_is_not_said_to_have_asked_for_a_wait() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with pytest.raises(DeadlineError) as late:
+        client(refuse, seconds=0.5, backoff=5.0).whoami()
+    message = str(late.value)
+    assert message.startswith("No usable answer from the Hub at https://hub.test for the login")
+    assert "attempt 1 failed (ConnectError: connection refused)" in message
+    assert "asked" not in message
+
+
+def test_a_retry_after_past_the_deadline_says_the_hub_asked_for_it() -> None:
+    answer = httpx.Response(503, headers={"Retry-After": "3600"})
+    with pytest.raises(DeadlineError) as late:
+        client(lambda _request: answer, seconds=5).whoami()
+    assert "answered HTTP 503 and asked to wait 3600 s before the login check again" in str(
+        late.value
+    )
+
+
+def test_an_upload_is_repeated_only_when_no_connection_was_made(tmp_path: Path) -> None:
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(b"PK")
+    calls: list[str] = []
+
+    def cut(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        raise httpx.ReadError("connection reset", request=request)
+
+    with pytest.raises(UploadBrokenError):
+        client(cut).push(PushRequest(id="X", md5sum="0" * 32), archive, print)
+    assert len(calls) == 1  # bytes may have left: never sent again
 
 
 def test_a_refused_token_is_a_login_error() -> None:

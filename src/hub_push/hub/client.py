@@ -22,7 +22,6 @@ from hub_push.errors import (
     BuildTimeoutError,
     DeadlineError,
     HubError,
-    HubUnreachableError,
     LoginRefusedError,
     NoBuildTaskError,
     PushRefusedError,
@@ -40,7 +39,6 @@ from hub_push.hub.models import (
     checked,
 )
 from hub_push.hub.transport import (
-    SAFE_ATTEMPTS,
     Bounded,
     Scrub,
     Transport,
@@ -79,6 +77,7 @@ class HubClient:
         scrub: Scrub = lambda text: text,
         transport: httpx.BaseTransport | None = None,
         backoff: float = 1.0,
+        say: Callable[[str], None] = lambda _line: None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.deadline = deadline
@@ -89,6 +88,7 @@ class HubClient:
             scrub=scrub,
             transport=transport,
             backoff=backoff,
+            say=say,
         )
         self._http = self._net.http
 
@@ -150,7 +150,7 @@ class HubClient:
                     f"({', '.join(ours)}); the Hub's list can't tell which one is this push's."
                 )
             if attempt < 3:
-                self._net.pause(attempt, None, "the build task lookup")
+                self._net.pause(attempt, "the build task lookup", "this push's task is not listed")
         return ""
 
     def existing_tag(self, executor: str, tag: str, *, secret: str | None) -> ExistingTag | None:
@@ -186,18 +186,11 @@ class HubClient:
         Sent again only when the connection could not be made at all; a push that fails
         once bytes may have left is reported, never silently repeated.
         """
-        for attempt in range(1, SAFE_ATTEMPTS + 1):
-            self._net.check_deadline("uploading")
-            try:
-                return self._push_once(request, archive, on_event, on_upload)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                if attempt == SAFE_ATTEMPTS:
-                    raise HubUnreachableError(
-                        f"Could not connect to the Hub at {self.base_url} to upload: "
-                        f"{self._net.text(str(exc)) or type(exc).__name__}"
-                    ) from None
-                self._net.pause(attempt, None, "uploading")
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._net.retrying(
+            "uploading",
+            lambda _timeout: self._push_once(request, archive, on_event, on_upload),
+            safe=False,
+        )
 
     def _push_once(
         self,
@@ -295,7 +288,7 @@ class HubClient:
         form = {"replay": "True", "verbose": str(verbose), "id": task_id}
         if secret:
             form["secret"] = secret
-        attempt = 0
+        attempt, doing = 0, "asking for the build status"
         try:
             while True:
                 self._net.check_deadline("following the build", task_id)
@@ -304,9 +297,8 @@ class HubClient:
                     with self._open_progress(form) as response:
                         if response.status_code >= 500 or response.status_code == 429:
                             response.read()
-                            self._net.pause(
-                                min(attempt, 6), response, "asking for the build status"
-                            )
+                            failure = f"HTTP {response.status_code}"
+                            self._net.pause(min(attempt, 6), doing, failure, response)
                             continue
                         if response.status_code >= 400:
                             response.read()
@@ -323,8 +315,9 @@ class HubClient:
                             time.sleep(min(EMPTY_STREAM_PAUSE, self.deadline.remaining()))
                 except httpx.ReadTimeout:
                     continue  # a quiet stream: reopen it while there is time left
-                except httpx.TransportError:
-                    self._net.pause(min(attempt, 6), None, "asking for the build status")
+                except httpx.TransportError as exc:
+                    failure = f"{type(exc).__name__}: {self._net.text(str(exc))}".rstrip(": ")
+                    self._net.pause(min(attempt, 6), doing, failure)
         except DeadlineError:
             raise BuildTimeoutError(
                 f"The build task {task_id} was still `{watch.status}` at the run's deadline.",

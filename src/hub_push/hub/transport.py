@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import IO, Any, cast
+from typing import IO, Any, TypeVar, cast
 
 import httpx
 
@@ -40,6 +40,7 @@ CHUNK = 1024 * 1024
 #: `on_upload(bytes read for the upload, archive size)`.
 UploadHandler = Callable[[int, int], None]
 Scrub = Callable[[str], str]
+T = TypeVar("T")
 
 
 class Transport:
@@ -54,6 +55,7 @@ class Transport:
         scrub: Scrub,
         transport: httpx.BaseTransport | None,
         backoff: float,
+        say: Callable[[str], None],
     ) -> None:
         headers = {"User-Agent": f"hub-push/{__version__}"}
         if token:
@@ -62,6 +64,7 @@ class Transport:
         self.deadline = deadline
         self._scrub = scrub
         self._backoff = backoff
+        self._say = say
         self.http = httpx.Client(
             base_url=base_url + "/v2/rpc/",
             headers=headers,
@@ -89,15 +92,30 @@ class Transport:
         if self.deadline.expired:
             raise DeadlineError(f"The run reached its deadline while {doing}.", task_id=task_id)
 
-    def pause(self, attempt: int, response: httpx.Response | None, doing: str) -> None:
-        """Wait before trying again: `Retry-After` if the Hub said, else jittered backoff."""
-        wait = retry_after(response) if response is not None else None
+    def pause(
+        self, attempt: int, doing: str, failure: str, response: httpx.Response | None = None
+    ) -> None:
+        """Wait before trying `doing` again, and say so: `Retry-After` if the Hub said, else a
+        jittered backoff. A wait that would pass the deadline is not started: the error says
+        what failed, and whether the Hub asked for the wait."""
+        asked = retry_after(response) if response is not None else None
+        wait = asked
         if wait is None:
             wait = min(MAX_BACKOFF, self._backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)  # noqa: S311
         if wait >= self.deadline.remaining():
+            if asked is not None:
+                raise DeadlineError(
+                    f"The Hub at {self.base_url} answered {failure} and asked to wait "
+                    f"{asked:.0f} s before {doing} again (Retry-After), past the run's deadline."
+                )
             raise DeadlineError(
-                f"The Hub asked to wait {wait:.0f} s before {doing} again, past the run's deadline."
+                f"No usable answer from the Hub at {self.base_url} for {doing} before the run's "
+                f"deadline: attempt {attempt} failed ({failure})."
             )
+        self._say(
+            f"{doing}: attempt {attempt} failed ({failure}); trying again in {wait:.1f} s"
+            + (" (the Hub's Retry-After)" if asked is not None else "")
+        )
         time.sleep(wait)
 
     def text(self, text: str) -> str:
@@ -106,26 +124,42 @@ class Transport:
         return flat if len(flat) <= TEXT_LIMIT else flat[: TEXT_LIMIT - 1] + "…"
 
     def retrying(
-        self, doing: str, call: Callable[[httpx.Timeout], httpx.Response]
-    ) -> httpx.Response:
-        """Run a safe call, retrying transport errors, 5xx and 429 within the deadline."""
-        for attempt in range(1, SAFE_ATTEMPTS + 1):
+        self,
+        doing: str,
+        call: Callable[[httpx.Timeout], T],
+        *,
+        safe: bool = True,
+        attempts: int = SAFE_ATTEMPTS,
+    ) -> T:
+        """Run `call`, trying again only where a repeat is safe, within the deadline.
+
+        A safe call (a read, the login check) is repeated after any transport error and after
+        a 5xx or 429 answer. An unsafe one (the upload) only when the connection was never
+        made, so the Hub cannot have it. Each repeat is said in the log.
+        """
+        for attempt in range(1, attempts + 1):
             self.check_deadline(doing)
             try:
-                response = call(self.timeout())
+                result = call(self.timeout())
             except httpx.TransportError as exc:
-                if attempt == SAFE_ATTEMPTS:
+                never_connected = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if not (safe or never_connected):
+                    raise
+                failure = f"{type(exc).__name__}: {self.text(str(exc))}".rstrip(": ")
+                if attempt == attempts:
                     raise HubUnreachableError(
-                        f"Could not reach the Hub at {self.base_url} for {doing}: "
-                        f"{self.text(str(exc)) or type(exc).__name__}"
+                        f"Could not reach the Hub at {self.base_url} for {doing} "
+                        f"({attempts} attempts; the last: {failure})."
                     ) from None
-                self.pause(attempt, None, doing)
+                self.pause(attempt, doing, failure)
                 continue
-            if (response.status_code < 500 and response.status_code != 429) or (
-                attempt == SAFE_ATTEMPTS
-            ):
-                return response
-            self.pause(attempt, response, doing)
+            status = result.status_code if isinstance(result, httpx.Response) else 200
+            if safe and (status >= 500 or status == 429) and attempt < attempts:
+                assert isinstance(result, httpx.Response)
+                result.read()
+                self.pause(attempt, doing, f"HTTP {status}", result)
+                continue
+            return result
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- reading answers -----------------------------------------------------------------------
