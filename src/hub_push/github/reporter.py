@@ -8,38 +8,27 @@ with the secrets redacted.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import TypeVar
 
 from github import GithubException, RateLimitExceededException
 from github.CheckRun import CheckRun
-from github.GithubObject import NotSet
 
 from hub_push import github_actions as gha
 from hub_push.deadline import Deadline
 from hub_push.errors import HubPushError
+from hub_push.github import check_run, comment, secrets, status
+from hub_push.github.check_run import Annotation
+from hub_push.github.comment import marker
+from hub_push.github.secrets import secret_names
 from hub_push.github.session import DeadlinePassed, Limits, Session, Skip, session
+from hub_push.github.status import State, commit_state
+from hub_push.github.text import COMMENT_LIMIT, SUMMARY_LIMIT, one_line, truncate
 from hub_push.github_context import PULL_REQUEST_EVENTS, GitHubContext, GitHubFeatures
 from hub_push.grammar import SAVE_SECRET_AS
-from hub_push.outcome import OK_STATUSES, Outcome
+from hub_push.outcome import Outcome
 
-State = Literal["pending", "success", "failure", "error"]
-AnnotationLevel = Literal["notice", "warning", "failure"]
 T = TypeVar("T")
-
-#: Build statuses that make a green status; the ones that make a red `failure`. Any other
-#: status (error, cancelled, invalid, and names not known yet) is an `error`.
-SUCCESS_STATUSES = OK_STATUSES
-FAILURE_STATUSES = frozenset({"failed", "preflight-failed", "refused", "timeout"})
-#: GitHub's limits: a status description, a check run's summary, annotations per request, a
-#: comment body.
-DESCRIPTION_LIMIT = 140
-SUMMARY_LIMIT = 65535
-ANNOTATIONS_PER_REQUEST = 50
-COMMENT_LIMIT = 65536
 
 # What each feature is called in warnings, and what its token needs.
 STATUS, CHECK_RUN, COMMENT, SECRETS = "commit status", "check run", "comment", "save-secret-as"
@@ -52,44 +41,13 @@ _PERMISSION = {
 }
 
 
-@dataclass(frozen=True)
-class Annotation:
-    """A problem at a file and line, for the check run (`path` relative to the repository)."""
-
-    path: str
-    line: int | None
-    message: str
-    level: AnnotationLevel = "failure"
-    title: str = ""
-
-
-def commit_state(build_status: str) -> State:
-    """The commit status for a build status; unknown names are an `error`."""
-    if build_status in SUCCESS_STATUSES:
-        return "success"
-    if build_status in FAILURE_STATUSES:
-        return "failure"
-    return "error"
-
-
-def one_line(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
-    """`text` on one line (whitespace collapsed), cut to `limit` characters with `…`."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
 def describe(outcome: Outcome, name: str) -> str:
     """One line for the commit status and the check run's title (not yet redacted or cut):
-    the summary's heading for the ending (without its emoji), the task, the error."""
+    the Outcome's headline, the task, the error."""
     headline = outcome.headline(outcome.executor_name or name or "the executor")
     task = f" (task {outcome.task_id})" if outcome.task_id else ""
     error = f": {outcome.error}" if outcome.error else ""
     return headline + task + error
-
-
-def marker(name: str) -> str:
-    """The hidden first line that finds this executor's comment again."""
-    return f"<!-- hub-push:{re.sub(r'[^A-Za-z0-9._/-]', '_', name)} -->"
 
 
 class PullRequestReporter:
@@ -208,66 +166,38 @@ class PullRequestReporter:
     def _status(self, state: State, description: str) -> None:
         sha = self._target_sha()
         with self._repository(repeat_posts=True) as repo:
-            repo.get_commit(sha).create_status(
+            status.set_status(
+                repo,
+                sha,
                 state=state,
-                target_url=self.context.run_url or NotSet,
                 description=description,
                 context=self.status_context,
+                url=self.context.run_url,
             )
 
     def _check_run_start(self) -> None:
         sha = self._target_sha()
         with self._repository(repeat_posts=False) as repo:
-            self._check_run = repo.create_check_run(
-                name=self.status_context,
-                head_sha=sha,
-                details_url=self.context.run_url or NotSet,
-                status="in_progress",
+            self._check_run = check_run.start(
+                repo, name=self.status_context, sha=sha, url=self.context.run_url
             )
 
     def _check_run_finish(
         self, state: State, title: str, markdown: str, annotations: Sequence[Annotation]
     ) -> None:
         sha = self._target_sha()
-        summary = self._truncate(self._scrub(markdown).strip() or title, SUMMARY_LIMIT)
-        batches = [
-            [self._annotation(a) for a in annotations[i : i + ANNOTATIONS_PER_REQUEST]]
-            for i in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)
-        ] or [[]]
-        output: dict[str, Any] = {"title": title, "summary": summary, "annotations": batches[0]}
-        ending: dict[str, Any] = {
-            "status": "completed",
-            "conclusion": "success" if state == "success" else "failure",
-            "completed_at": datetime.now(UTC),
-            "output": output,
-        }
         with self._repository(repeat_posts=False) as repo:
-            if self._check_run is None:
-                self._check_run = repo.create_check_run(
-                    name=self.status_context,
-                    head_sha=sha,
-                    details_url=self.context.run_url or NotSet,
-                    **ending,
-                )
-            else:
-                self._check_run.edit(**ending)
-            for batch in batches[1:]:  # GitHub adds each request's annotations to the others
-                self._check_run.edit(
-                    output={"title": title, "summary": summary, "annotations": batch}
-                )
-
-    def _annotation(self, annotation: Annotation) -> dict[str, Any]:
-        line = max(1, annotation.line or 1)
-        found: dict[str, Any] = {
-            "path": annotation.path,
-            "start_line": line,
-            "end_line": line,
-            "annotation_level": annotation.level,
-            "message": self._truncate(self._scrub(annotation.message), SUMMARY_LIMIT),
-        }
-        if annotation.title:
-            found["title"] = one_line(self._scrub(annotation.title), 255)
-        return found
+            self._check_run = check_run.finish(
+                repo,
+                self._check_run,
+                name=self.status_context,
+                sha=sha,
+                url=self.context.run_url,
+                success=state == "success",
+                title=title,
+                summary=truncate(self._scrub(markdown).strip() or title, SUMMARY_LIMIT),
+                annotations=[annotation.as_json(self._scrub) for annotation in annotations],
+            )
 
     def _comment(self, markdown: str) -> None:
         number = self.context.pr_number
@@ -275,14 +205,9 @@ class PullRequestReporter:
             gha.info("hub-push: no pull request for this run, so no comment")
             return
         head = marker(self.name or "executor")
-        body = self._truncate(f"{head}\n{self._scrub(markdown)}", COMMENT_LIMIT)
+        body = truncate(f"{head}\n{self._scrub(markdown)}", COMMENT_LIMIT)
         with self._repository(repeat_posts=False) as repo:
-            issue = repo.get_issue(number)
-            for comment in issue.get_comments():
-                if (comment.body or "").startswith(head):
-                    comment.edit(body)
-                    return
-            issue.create_comment(body)
+            comment.upsert(repo, number, head, body)
 
     def _save(self, outcome: Outcome, saved: list[str]) -> None:
         if not outcome.secret:
@@ -294,14 +219,10 @@ class PullRequestReporter:
         prefix = self.features.save_secret_as.strip()
         if not SAVE_SECRET_AS.matches(prefix):
             raise Skip(f"{prefix!r} {SAVE_SECRET_AS.message}")
-        values = {
-            f"{prefix}_NAME": outcome.executor_name or outcome.executor_id,
-            f"{prefix}_SECRET": outcome.secret,
-        }
+        name, secret = secret_names(prefix)
+        values = {name: outcome.executor_name or outcome.executor_id, secret: outcome.secret}
         with self._repository(repeat_posts=True) as repo:
-            for name, value in values.items():  # PUT: repeating it is harmless
-                repo.create_secret(name, value)  # sealed with the repository's public key
-                saved.append(name)
+            secrets.save(repo, values, saved)
 
     # -- the plumbing -----------------------------------------------------------------------
 
@@ -367,8 +288,3 @@ class PullRequestReporter:
             if len(secret) >= gha.REDACT_MIN_LENGTH:
                 text = text.replace(secret, "***")
         return text
-
-    @staticmethod
-    def _truncate(text: str, limit: int) -> str:
-        note = "\n\n… (cut to GitHub's size limit)"
-        return text if len(text) <= limit else text[: limit - len(note)] + note
