@@ -315,14 +315,12 @@ def pack(folder: Path, destination: Path, *, on_progress: Progress | None = None
         sources.append((name, path, size))
     sources.sort(key=lambda source: not _known_stored(source[0]))  # stable: names stay sorted
     total = sum(size for _, _, size in sources)
-    done = reported = 0
-    step = max(CHUNK, total // 100)
+    done = 0
 
-    def advance(count: int) -> None:
-        nonlocal done, reported
+    def advance(count: int) -> None:  # `on_progress` throttles its own lines
+        nonlocal done
         done += count
-        if on_progress is not None and done - reported >= step:
-            reported = done
+        if on_progress is not None and count:
             on_progress(done, total)
 
     entries: list[Entry] = []
@@ -339,8 +337,6 @@ def pack(folder: Path, destination: Path, *, on_progress: Progress | None = None
                 entries.append(entry)
             writer.central_directory(entries)
         digest = md5.hexdigest()
-        if on_progress is not None and reported != done:
-            on_progress(done, total)
     finally:
         preparer.close()
         md5.close()

@@ -8,6 +8,8 @@ the reporting side's business (`hints.py`), so these classes carry facts, not ad
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
 
 
 class HubPushError(Exception):
@@ -52,6 +54,18 @@ class SourceLocation:
 
     file: str
     line: int | None = None
+
+    @classmethod
+    def of(cls, folder: Path, file: str, root: Path | None, line: int | None = None) -> Self:
+        """`file` of `folder` as an annotation names it: relative to `root` (the workspace)
+        when it is inside it. Only the folder is resolved: the file itself may be a link (even
+        a loop) and is not followed."""
+        if root is not None:
+            try:
+                return cls((folder.resolve() / file).relative_to(root.resolve()).as_posix(), line)
+            except (ValueError, OSError, RuntimeError):
+                pass
+        return cls((folder / file).as_posix(), line)
 
 
 class ExecutorError(HubPushError):

@@ -26,20 +26,6 @@ class Executor:
     dockerfile: str  # relative to the folder; "" when the Hub generates one
 
 
-def display_path(folder: Path, file: str, root: Path | None) -> str:
-    """The file as the annotation should name it: relative to the workspace when possible.
-
-    Only the folder is resolved: the file itself may be a link (even a loop) and is not followed.
-    """
-    path = folder / file
-    if root is not None:
-        try:
-            return (folder.resolve() / file).relative_to(root.resolve()).as_posix()
-        except (ValueError, OSError, RuntimeError):
-            pass
-    return path.as_posix()
-
-
 def load_executor(
     folder: Path,
     *,
@@ -59,7 +45,7 @@ def load_executor(
     facts = facts or read_folder(folder)
 
     def shown(file: str) -> str:
-        return display_path(folder, file, workspace)
+        return SourceLocation.of(folder, file, workspace).file
 
     if not facts.has_config and name_override:
         return Executor(

@@ -91,11 +91,7 @@ def walk(
 def location(folder: Path, name: str) -> SourceLocation:
     """A packed file as an annotation names it: relative to the workspace (the current
     directory, as on the runner) when it is inside it."""
-    path = folder / name
-    try:
-        return SourceLocation(path.relative_to(Path.cwd().resolve()).as_posix())
-    except ValueError:
-        return SourceLocation(path.as_posix())
+    return SourceLocation.of(folder, name, Path.cwd())
 
 
 def is_utf8(name: str) -> bool:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import executor_rules
 from hub_push.errors import PreflightError, SourceLocation
-from hub_push.executor import display_path
 
 SKIP_HINT = "If this check is wrong about your folder, set `preflight: false` to skip it."
 
@@ -26,7 +25,7 @@ def preflight(
         return verdict
     location = None
     if verdict.file:
-        location = SourceLocation(display_path(folder, verdict.file, workspace), verdict.line)
+        location = SourceLocation.of(folder, verdict.file, workspace, verdict.line)
     kind = "a quirk of Jina Hub's build check" if verdict.quirk else "Jina Hub's build check"
     raise PreflightError(
         f"{verdict.message} ({kind} would reject it: code {verdict.code}) {SKIP_HINT}",

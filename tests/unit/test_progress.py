@@ -27,3 +27,11 @@ def test_small_transfers_say_nothing() -> None:
     report = Progress("packed", lines.append)
     report(MIB, MIB)
     assert lines == []
+
+
+def test_the_end_is_said_once() -> None:
+    lines: list[str] = []
+    report = Progress("uploaded", lines.append)
+    report(300 * MIB, 300 * MIB)
+    report(300 * MIB, 300 * MIB)
+    assert [line.split(",")[0] for line in lines] == ["uploaded 300 of 300 MiB (100 %)"]
