@@ -12,7 +12,6 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 
-from executor_rules import read_folder
 from hub_push import github_actions as gha
 from hub_push.archive import Archive, packed
 from hub_push.deadline import Deadline
@@ -35,11 +34,10 @@ from hub_push.executor import (
     dockerfile_in_folder,
     folder_in_workspace,
     load_executor,
-    require_folder,
 )
 from hub_push.github_context import GitHubContext
 from hub_push.outcome import Outcome, Status
-from hub_push.plan import Plan, make_plan
+from hub_push.plan import Plan, Target, locate, make_plan
 from hub_push.preflight import preflight
 from hub_push.progress import Progress
 from hub_push.ref_tags import AUTO
@@ -112,7 +110,9 @@ def prepare(overrides: Mapping[str, object], environ: Mapping[str, str], outcome
         outcome.hub_url = settings.hub_url
         outcome.protected_tags = tuple(settings.protected_tags)
         outcome.tags = tuple(tag for tag in settings.all_tags if tag != AUTO)
-        plan = make_plan(settings, GitHubContext.from_environ(environ))
+        context = GitHubContext.from_environ(environ)
+        target = locate(settings.path, context.workspace) if settings.mode == "push" else Target()
+        plan = make_plan(settings, context, target)
         outcome.tags, outcome.protected_tags = plan.all_tags, plan.protected_tags
         outcome.remarks.extend(plan.remarks)
         return plan
@@ -185,10 +185,11 @@ def _publish(
         return
 
     with gha.group("Executor"):
-        folder = folder_in_workspace(settings.path, workspace)
-        require_folder(folder)
-        facts = read_folder(folder)
-        outcome.executor_name = settings.name or facts.name_or_folder()
+        folder, facts = plan.target.folder, plan.target.facts
+        if plan.target.problem is not None:
+            raise plan.target.problem
+        assert folder is not None and facts is not None  # found, when there is no problem
+        outcome.executor_name = plan.executor_name
         on_started(outcome.executor_name)  # a reporter's cue, before any check can fail
         if settings.dockerfile:  # the input first: an error that names it, not the Hub's code
             dockerfile_in_folder(folder, settings.dockerfile)
@@ -213,8 +214,7 @@ def _publish(
             workspace=workspace,
             facts=facts,
         )
-        push_id = settings.name or executor.name  # `name` (or UUID8) picks the executor
-        outcome.executor_name = push_id
+        outcome.executor_name = plan.push_name  # `name` (or UUID8) picks the executor
         jtype = executor.jtype or "named by the Hub"
         gha.info(f"Executor {executor.name} (class {jtype}) in {settings.path}")
         for placeholder in executor.placeholders:
@@ -247,9 +247,7 @@ def _publish(
             return
         from hub_push.upload import push_and_build  # the network stack: a dry run never loads it
 
-        push_and_build(
-            plan, outcome, plan.push_request(push_id, archive.md5), archive.path, deadline
-        )
+        push_and_build(plan, outcome, plan.push_request(archive.md5), archive.path, deadline)
 
 
 def _too_large(archive: Archive, limit: int) -> ArchiveTooLargeError:

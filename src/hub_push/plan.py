@@ -1,8 +1,10 @@
 """The plan: what this run will do, decided before it does anything, from the inputs as given.
 
-`make_plan` is pure: Settings (never rewritten) and the GitHub context (read once) become one
-frozen `Plan`: the mode, the tags `tags: auto` stands for, whether the run is a dry run and
-why, whether there is nothing to push and why, and which GitHub reports are wanted. Its
+`make_plan` is pure: Settings (never rewritten), the GitHub context (read once) and the
+executor folder's facts (`locate`: read once, leniently) become one frozen `Plan`: the mode,
+the tags `tags: auto` stands for, the executor's name, the push request but its md5, whether
+the run is a dry run and why, whether there is nothing to push and why, and which GitHub
+reports are wanted. Its
 decisions are `remarks`, shown in the summary beside the inputs as they were given. The flow
 executes the plan; what it learns from the folder and the Hub goes into the `Outcome`.
 """
@@ -10,13 +12,36 @@ executes the plan; what it learns from the folder and the Hub goes into the `Out
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from hub_push.errors import InputError
+from executor_rules import FolderFacts, read_folder
+from hub_push.errors import ExecutorError, HubPushError, InputError
+from hub_push.executor import folder_in_workspace, require_folder
 from hub_push.github_context import GitHubContext, GitHubFeatures
 from hub_push.grammar import Mode
 from hub_push.hub.models import PushRequest
 from hub_push.ref_tags import AUTO, RefTagsError, derive_tags, split_auto
 from hub_push.settings import Settings
+
+
+@dataclass(frozen=True)
+class Target:
+    """The executor folder as the inputs name it: found and read (leniently), or the error
+    the run stops with when it gets there (`path` outside the workspace, no such folder)."""
+
+    folder: Path | None = None
+    facts: FolderFacts | None = None
+    problem: HubPushError | None = None
+
+
+def locate(path: str, workspace: Path) -> Target:
+    """Find and read the executor folder `path` names; never raises for what it finds."""
+    try:
+        folder = folder_in_workspace(path, workspace)
+        require_folder(folder)
+    except (InputError, ExecutorError) as problem:
+        return Target(problem=problem)
+    return Target(folder, read_folder(folder))
 
 
 @dataclass(frozen=True)
@@ -38,16 +63,32 @@ class Plan:
     #: Why a run that was not asked to be a dry run is one ("" when it is not).
     dry_run_reason: str = ""
     github: GitHubFeatures | None = None
+    #: The executor folder (a push only).
+    target: Target = Target()
+
+    @property
+    def executor_name(self) -> str:
+        """The name reports use from the start: `name`, else the folder's (as the Hub picks
+        it, else the folder's own name), else the `path` input."""
+        facts = self.target.facts
+        return self.settings.name or (facts.name_or_folder() if facts else self.settings.path)
+
+    @property
+    def push_name(self) -> str:
+        """What the push names the executor by: `name` (a name or UUID8), else the folder's
+        name ("" when neither is set: the client's checks stop the run before the upload)."""
+        facts = self.target.facts
+        return self.settings.name or (facts.name if facts else "")
 
     @property
     def all_tags(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys([*self.tags, *self.protected_tags]))
 
-    def push_request(self, executor: str, md5: str) -> PushRequest:
-        """The Hub call this plan makes for the executor `executor` and the archive `md5`."""
+    def push_request(self, md5: str) -> PushRequest:
+        """The Hub call this plan makes for the archive `md5`."""
         settings = self.settings
         return PushRequest(
-            id=executor,
+            id=self.push_name,
             md5sum=md5,
             visibility=settings.visibility,
             # load_settings refuses a secret without a name: with one, this is an update
@@ -62,16 +103,18 @@ class Plan:
         )
 
 
-def make_plan(settings: Settings, context: GitHubContext) -> Plan:
-    """The plan for `settings` where `context` says the run is; raises `InputError` when the
-    git ref cannot give the tags `tags: auto` asks for."""
+def make_plan(settings: Settings, context: GitHubContext, target: Target = Target()) -> Plan:
+    """The plan for `settings` where `context` says the run is, for the folder `target`;
+    raises `InputError` when the git ref cannot give the tags `tags: auto` asks for."""
     github = _github_features(settings)
     if settings.mode == "discover":
         return Plan(settings, context, "discover", github=github)
     remarks: list[str] = []
     tags, protected = _tags(settings, context, remarks)
     if tags is None:
-        return Plan(settings, context, "push", skip=remarks[-1], remarks=tuple(remarks))
+        return Plan(
+            settings, context, "push", skip=remarks[-1], remarks=tuple(remarks), target=target
+        )
     dry_run_reason = ""
     if not settings.dry_run:
         has_credential = bool(settings.token or settings.secret)
@@ -88,6 +131,7 @@ def make_plan(settings: Settings, context: GitHubContext) -> Plan:
         dry_run_reason=dry_run_reason,
         remarks=tuple(remarks),
         github=github,
+        target=target,
     )
 
 
