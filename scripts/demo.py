@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         "tags": args.tags,
         "protected-tags": args.protected_tag,
         "token": "" if args.anonymous else DEMO_TOKEN,
+        "allow-anonymous": "true" if args.anonymous else "false",
         "verbose": "true",
         "timeout": "2m",
     }

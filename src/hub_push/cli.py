@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from hub_push.github import PullRequestReporter
     from hub_push.outcome import Outcome
     from hub_push.plan import Plan
+    from hub_push.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ OPTIONS: dict[str, Option] = {
     "name": Option("text", "executor name or ID (with --secret: update it)"),
     "secret": Option("text", "the executor's SECRET (prefer HUB_PUSH_SECRET)"),
     "token": Option("text", "Jina login token (prefer JINA_AUTH_TOKEN)"),
+    "allow_anonymous": Option("flag", "on Actions: a push without any credential is meant"),
+    "secret_file": Option("text", "write a first publish's SECRET to this file (mode 0600)"),
     "visibility": Option(words(Visibility), "public or private (empty: the Hub's default)"),
     "build_env": Option("list", "a build-env variable (repeatable)", metavar="KEY=VALUE"),
     "dockerfile": Option(
@@ -193,9 +197,19 @@ def _report(
     from hub_push import outputs, summary
 
     outputs.report(outcome)
-    notes = github.save_secret(outcome) if github else []
     settings = plan.settings if plan else None
-    markdown = summary.render(outcome, settings.describe() if settings else None, notes)
+    saved = github.save_secret(outcome) if github else []
+    notes = [f"Saved as repository secrets: {', '.join(f'`{n}`' for n in saved)}."] if saved else []
+    lost = _secret_not_saved(outcome, settings, saved)
+    if lost:
+        gha.error(lost, title="The SECRET was not saved")
+    markdown = summary.render(
+        outcome,
+        settings.describe() if settings else None,
+        notes,
+        alerts=[escape(lost)] if lost else [],
+        secret_saved=bool(saved),
+    )
     if settings is None or settings.summary:
         gha.append_summary(markdown)
     if github:
@@ -208,7 +222,28 @@ def _report(
             "every output and report stands as written.",
             title="Jina Hub push",
         )
-    return 0 if outcome.ok and not outcome.error and not cancel.signal else 1
+    return 0 if outcome.ok and not outcome.error and not cancel.signal and not lost else 1
+
+
+def _secret_not_saved(outcome: Outcome, settings: Settings | None, saved: list[str]) -> str:
+    """What to do when `save-secret-as` could not store a first publish's SECRET ("" when it
+    did, or was not asked to): the step fails, the outputs stay as they are."""
+    if not (outcome.secret and settings and settings.save_secret_as) or saved:
+        return ""
+    from hub_push.github.secrets import secret_names
+
+    name_secret, secret_secret = secret_names(settings.save_secret_as)
+    executor = outcome.executor_name or outcome.executor_id
+    return (
+        f"{executor} was published, but its SECRET could not be saved as the repository "
+        f"secrets {name_secret} and {secret_secret} (the warning above says why). It is in "
+        "this step's masked `secret` output and nowhere else: in a later step of this job "
+        "(with `if: always()`), run `gh secret set "
+        f'{secret_secret} --body "$SECRET"` with `SECRET: ${{{{ steps.<id>.outputs.secret }}}}` '
+        "and `GH_TOKEN` set to a token that may write repository secrets (a fine-grained PAT "
+        "with Secrets: write; `GITHUB_TOKEN` cannot). Do not rerun this job to retry: a "
+        "rerun publishes another new executor."
+    )
 
 
 #: After the run's deadline, how long the GitHub reporters may still take.
@@ -249,11 +284,8 @@ class GitHubReporting:
         self.reporter.started(executor_name, deadline=Deadline(time.monotonic() + STARTED_SECONDS))
 
     def save_secret(self, outcome: Outcome) -> list[str]:
-        """Notes for the summary: the names (never the values) of the secrets saved."""
-        saved = self.reporter.save_secret(outcome, deadline=self.deadline)
-        if not saved:
-            return []
-        return [f"Saved as repository secrets: {', '.join(f'`{name}`' for name in saved)}."]
+        """The names (never the values) of the repository secrets saved."""
+        return self.reporter.save_secret(outcome, deadline=self.deadline)
 
     def finished(self, outcome: Outcome, markdown: str) -> None:
         from hub_push.github import Annotation
@@ -277,4 +309,7 @@ def _annotate(error: HubPushError) -> None:
     elif isinstance(error, ExecutorError):
         gha.error(str(error), location=error.location, title="Executor folder")
     else:
-        gha.error(str(error), title="Jina Hub push")
+        from hub_push.hints import hint_for
+
+        hint = hint_for(type(error), error.code, task_id=error.task_id)
+        gha.error(f"{error} What to do: {hint}" if hint else str(error), title="Jina Hub push")

@@ -222,6 +222,8 @@ def _publish(
                 f"requirements.txt:{placeholder.line} uses ${{{placeholder.name}}} from build-env"
             )
 
+    if plan.refusal is not None and not plan.dry_run:
+        raise plan.refusal
     with ExitStack() as stack:
         with gha.group("Packing"):
             archive = stack.enter_context(

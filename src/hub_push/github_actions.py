@@ -81,22 +81,6 @@ def workspace() -> Path:
     return Path(os.environ.get("GITHUB_WORKSPACE") or Path.cwd())
 
 
-def show_once(what: str, value: str, *, name: str) -> None:
-    """Show a value the Hub returns only once (a first publish's SECRET) where it can't be lost.
-
-    On the runner it is masked and goes to the masked output; outside Actions it is printed
-    here, plainly, once, the way `jina hub push` shows NAME and SECRET.
-    """
-    mask(value)
-    if not on_runner():
-        print(
-            f"\n  NAME   {name}\n  {what:6} {value}\n"
-            f"  Keep the {what}: the Hub shows it only this once, and it is needed to update "
-            f"{name}.\n",
-            flush=True,
-        )
-
-
 def redact(text: str) -> str:
     """`text` with every masked value replaced by `***`, longest first."""
     for secret in sorted(_masked, key=len, reverse=True):

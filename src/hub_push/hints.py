@@ -40,8 +40,9 @@ BY_CODE: dict[int, str] = {
     "one out of `protected-tags` and `tags`.",
     41301: _TOO_LARGE,
     41302: _TOO_LARGE,
-    42202: "Another account owns this name. Rename `metas.name` in config.yml, or push with the "
-    "owner's `token` (or `name` + `secret`).",
+    42202: "Another account owns this name. If the executor is yours, push with your `token` "
+    "(or its `name` + `secret`): an empty `token` is a repository secret that is missing. "
+    "Rename `metas.name` in config.yml only for a new executor of your own.",
     42205: "The Hub could not find exactly one Executor class matching `jtype` in config.yml.",
 }
 
@@ -61,15 +62,15 @@ BY_KIND: dict[type, str] = {
     BuildFailedError: "Read the build log below (or rerun with `verbose: true`), fix the "
     "executor, push again.",
     BuildTimeoutError: "The push was accepted and the build goes on at the Hub. Raise `timeout`, "
-    "or set `wait: false` and follow the task with `jina hub status --id TASK_ID`.",
+    "or set `wait: false` and follow the task with `jina hub status --id {task_id}`.",
 }
 
 
-def hint_for(kind: type[HubPushError] | None, code: int | None = None) -> str:
+def hint_for(kind: type[HubPushError] | None, code: int | None = None, task_id: str = "") -> str:
     """The advice for an error of this kind and Hubble code, or "" when there is none."""
     if code is not None and code in BY_CODE:
         return BY_CODE[code]
     for cls in kind.__mro__ if kind is not None else ():
         if cls in BY_KIND:
-            return BY_KIND[cls]
+            return BY_KIND[cls].format(task_id=task_id or "TASK_ID")
     return ""

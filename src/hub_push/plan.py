@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from executor_rules import FolderFacts, read_folder
-from hub_push.errors import ExecutorError, HubPushError, InputError
+from hub_push.errors import ExecutorError, HubPushError, InputError, InputErrors
 from hub_push.executor import folder_in_workspace, require_folder
 from hub_push.github_context import GitHubContext, GitHubFeatures
 from hub_push.grammar import Mode
@@ -65,6 +65,9 @@ class Plan:
     github: GitHubFeatures | None = None
     #: The executor folder (a push only).
     target: Target = Target()
+    #: Why this push may not go ahead (no credential on Actions): raised before packing, once
+    #: the folder's own problems have been said.
+    refusal: InputErrors | None = None
 
     @property
     def executor_name(self) -> str:
@@ -121,6 +124,9 @@ def make_plan(settings: Settings, context: GitHubContext, target: Target = Targe
         if why := context.why_not_push(has_credential=has_credential):
             dry_run_reason = why
             remarks.append(f"Run as a dry run (the `dry-run` input is false): {why}.")
+    refusal = None
+    if context.on_runner and not (settings.dry_run or dry_run_reason):
+        refusal = _credential_refusal(settings)
     return Plan(
         settings,
         context,
@@ -132,6 +138,41 @@ def make_plan(settings: Settings, context: GitHubContext, target: Target = Targe
         remarks=tuple(remarks),
         github=github,
         target=target,
+        refusal=refusal,
+    )
+
+
+def _credential_refusal(settings: Settings) -> InputErrors | None:
+    """A push on Actions needs a credential, unless a first publish without one is meant
+    (`allow-anonymous`): an empty `token` is most often a repository secret that is missing,
+    and pushing on would create a new executor nobody owns."""
+    if settings.token or settings.secret or settings.allow_anonymous:
+        return None
+    if settings.name:
+        return InputErrors(
+            [
+                InputError(
+                    "name",
+                    "is set, but neither `secret` nor `token` is: an update needs the SECRET "
+                    "of the first publish (`secret`, from a repository secret) or a login "
+                    "`token`; check that the repository secret exists and is not empty. To "
+                    "publish a new executor under this name without a login, set "
+                    "`allow-anonymous: true`.",
+                )
+            ]
+        )
+    return InputErrors(
+        [
+            InputError(
+                "token",
+                "is empty, and so are `name` and `secret`: without a credential the Hub "
+                "would create a NEW executor that no account owns. If `token` comes from a "
+                "repository secret, that secret is missing or empty in this repository (and "
+                "secrets are empty on pull requests from forks); to update an executor "
+                "published without a login, pass `name` and `secret`. To publish a new "
+                "executor without a login on purpose, set `allow-anonymous: true`.",
+            )
+        ]
     )
 
 

@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     name: NameOrId = ""
     secret: Credential = None
     token: Credential = None
+    allow_anonymous: Flag = False
+    secret_file: Text = ""
     # None sends neither flag: a new executor is public (the Hub's default), an existing one
     # keeps its visibility, so an update never turns a private executor public by accident.
     visibility: VisibilityWord = None

@@ -49,9 +49,17 @@ def _table(rows: list[tuple[str, str]], header: str = "| | |") -> str:
     return "\n".join(lines)
 
 
-def render(outcome: Outcome, inputs: InputsDescription | None, notes: Sequence[str] = ()) -> str:
-    """The Markdown section for this run (`inputs` None: they could not be read); `notes`
-    are lines other reporters add (already safe Markdown, such as saved secret names)."""
+def render(
+    outcome: Outcome,
+    inputs: InputsDescription | None,
+    notes: Sequence[str] = (),
+    *,
+    alerts: Sequence[str] = (),
+    secret_saved: bool = False,
+) -> str:
+    """The Markdown section for this run (`inputs` None: they could not be read). `notes` and
+    `alerts` are lines other reporters add (already safe Markdown: the saved secrets' names, a
+    SECRET that could not be saved); `secret_saved` leaves out how to keep the SECRET."""
     described = dict(inputs or ())
     where = described.get("root") if outcome.status == "discovered" else described.get("path")
     name = outcome.executor_name or where
@@ -69,11 +77,18 @@ def render(outcome: Outcome, inputs: InputsDescription | None, notes: Sequence[s
         rows.append(("Owner", _code(outcome.owner)))
     if outcome.visibility:
         rows.append(("Visibility", escape(outcome.visibility)))
-    rows.append(("Tags", ", ".join(_code(t) for t in outcome.tags) or "—"))
-    if outcome.protected_tags:
-        rows.append(("Protected tags", ", ".join(_code(t) for t in outcome.protected_tags)))
-    if outcome.uses:
-        rows.append(("Usage", _code(outcome.uses)))
+    if outcome.status != "failed":  # a failed build published nothing: no tags, no usage
+        published = outcome.ok
+        rows.append(
+            (
+                "Tags" if published else "Tags asked for",
+                ", ".join(_code(t) for t in outcome.tags) or "—",
+            )
+        )
+        if outcome.protected_tags:
+            rows.append(("Protected tags", ", ".join(_code(t) for t in outcome.protected_tags)))
+        if outcome.uses and published:
+            rows.append(("Usage", _code(outcome.uses)))
     if outcome.secret:
         rows.append(("Secret", "returned by this first publish: in the masked `secret` output"))
     if outcome.archive_md5:
@@ -88,17 +103,22 @@ def render(outcome: Outcome, inputs: InputsDescription | None, notes: Sequence[s
         lines += [f"> [!NOTE]\n> {note}", ""]
     for warning in outcome.warnings:
         lines += [f"> [!WARNING]\n> {escape(warning)}", ""]
+    for alert in alerts:
+        lines += [f"> [!CAUTION]\n> {alert}", ""]
+    if outcome.secret and not secret_saved:
+        lines += [_keep_the_secret(outcome.executor_name or outcome.executor_id), ""]
     if outcome.error:
         body = escape(outcome.error)
-        if hint := hint_for(outcome.error_kind, outcome.error_code):
+        if hint := hint_for(outcome.error_kind, outcome.error_code, outcome.task_id):
             body += f"<br><br><b>What to do:</b> {escape(hint)}"
         lines += [f"<details open><summary><b>Error</b></summary>\n\n{body}\n\n</details>", ""]
     if outcome.log:
         tail = outcome.log[-LOG_TAIL:]
         title = f"Build log (last {len(tail)} of {len(outcome.log)} lines)"
+        opened = " open" if outcome.status == "failed" else ""
         lines += [
-            f"<details><summary>{title}</summary>\n\n<pre>{escape(chr(10).join(tail))}</pre>\n\n"
-            "</details>",
+            f"<details{opened}><summary>{title}</summary>\n\n"
+            f"<pre>{escape(chr(10).join(tail))}</pre>\n\n</details>",
             "",
         ]
     if inputs is not None:
@@ -106,3 +126,29 @@ def render(outcome: Outcome, inputs: InputsDescription | None, notes: Sequence[s
         table = _table(cells, header="| input | value |")
         lines += [f"<details><summary>Inputs</summary>\n\n{table}\n\n</details>", ""]
     return "\n".join(lines) + "\n"
+
+
+def _keep_the_secret(name: str) -> str:
+    """How to keep a first publish's SECRET from the next step of the same job: the masked
+    `secret` output is readable there, and nowhere else. (`name` is in the Hub's grammar for
+    names, so it is safe in a code block, which Markdown does not unescape.)"""
+    steps = [
+        "      - id: hub                       # the hub-push step, with an id",
+        "        uses: org/hub-push@v1",
+        "        # ...",
+        "      - if: ${{ always() && steps.hub.outputs.secret != '' }}",
+        "        env:",
+        "          GH_TOKEN: ${{ secrets.SECRETS_WRITER }}  # a fine-grained PAT: Secrets, write",
+        "          SECRET: ${{ steps.hub.outputs.secret }}",
+        "        run: |",
+        '          gh secret set HUB_EXECUTOR_SECRET --body "$SECRET"',
+        f'          gh secret set HUB_EXECUTOR_NAME --body "{name}"',
+    ]
+    return (
+        "<details open><summary><b>Keep the SECRET</b>: the Hub returned it only this once"
+        "</summary>\n\nIt is needed for every later update without a login, and it lives only "
+        "in this step's masked <code>secret</code> output, which a later step of the same job "
+        "can read (another job cannot). Store it as a repository secret there (the workflow's "
+        "<code>GITHUB_TOKEN</code> cannot write secrets), or let hub-push do it with "
+        "<code>save-secret-as</code>:\n\n```yaml\n" + "\n".join(steps) + "\n```\n\n</details>"
+    )

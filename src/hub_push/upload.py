@@ -10,11 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hub_push import github_actions as gha
+from hub_push import secret_file
+from hub_push.build_log import BuildProgress, show_tail
 from hub_push.deadline import Deadline
 from hub_push.errors import BuildError, HubError, NoBuildTaskError, PushRefusedError
 from hub_push.hub.client import HubClient
-from hub_push.hub.models import ProgressEvent, PushEvent, PushRequest
-from hub_push.outcome import LOG_TAIL, Outcome
+from hub_push.hub.models import PushEvent, PushRequest
+from hub_push.outcome import Outcome
 from hub_push.plan import Plan
 from hub_push.progress import Progress
 from hub_push.settings import Settings
@@ -25,11 +27,12 @@ def push_and_build(
 ) -> None:
     settings = plan.settings
     token = settings.token.get_secret_value() if settings.token else None
-    if not token and not request.secret and plan.context.on_runner:
-        gha.warning(
-            "No `token` and no `name`/`secret`: this is a first publish without a login, and the "
-            "Hub will create a NEW executor. If you meant to update one, its repository secret "
-            "is missing or empty (secrets are empty on pull requests from forks).",
+    if not token and not request.secret:
+        gha.notice(
+            f"A first publish without a login: the Hub creates a NEW executor ({request.id}) "
+            "and returns its SECRET once; this run keeps it in the masked `secret` output"
+            + (" and saves it as repository secrets." if settings.save_secret_as else ".")
+            + " Without it the executor can never be updated.",
             title="First publish without a login",
         )
     with HubClient(
@@ -104,7 +107,11 @@ def _upload_and_follow(
         returned_secret = result.executor.secret
         outcome.record_executor(result.executor)
         if returned_secret:
-            gha.show_once("SECRET", returned_secret, name=result.executor.name or request.id)
+            secret_file.keep(
+                returned_secret,
+                name=result.executor.name or request.id,
+                secret_file=settings.secret_file,
+            )
         outcome.warnings.extend(result.warnings)
         for warning in result.warnings:
             gha.warning(warning, title="Jina Hub")
@@ -139,7 +146,7 @@ def _upload_and_follow(
                 task_id,
                 verbose=settings.verbose,
                 secret=request.secret or returned_secret or None,
-                on_progress=lambda event: _show_progress(event, settings.verbose),
+                on_progress=BuildProgress(task_id, verbose=settings.verbose),
             )
             outcome.log = build.log
             if build.executor is not None:
@@ -147,7 +154,7 @@ def _upload_and_follow(
             outcome.status = "succeeded"
             gha.info(f"Build {build.task_id} succeeded")
     except BuildError as error:
-        _show_log_tail(error.log)
+        show_tail(error.log, shown_already=settings.verbose)
         raise
 
 
@@ -163,18 +170,3 @@ def _show_push_event(event: PushEvent, settings: Settings) -> None:
         gha.info(
             f"{label}: {event.text}" if event.text else f"{event.subject} {event.kind}".strip()
         )
-
-
-def _show_progress(event: ProgressEvent, verbose: bool) -> None:
-    show = gha.info if verbose else gha.debug
-    if not event.log:
-        gha.debug(f"build status: {event.status}")
-    for line in event.log:
-        show(line)
-
-
-def _show_log_tail(log: tuple[str, ...]) -> None:
-    if log:
-        with gha.group("Build log (last lines)"):
-            for line in log[-LOG_TAIL:]:
-                gha.info(line)

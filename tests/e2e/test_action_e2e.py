@@ -27,7 +27,14 @@ MakeExecutor = Callable[..., Path]
 
 def push(hub_url: str, folder: Path, **inputs: str) -> ActionRun:
     return run_action(
-        {"path": folder.name, "hub-url": hub_url, "timeout": "60s", **inputs},
+        # a first publish without a login is meant where a test passes no credential
+        {
+            "path": folder.name,
+            "hub-url": hub_url,
+            "timeout": "60s",
+            "allow-anonymous": "true",
+            **inputs,
+        },
         workspace=folder.parent,
     )
 
@@ -190,8 +197,41 @@ def test_a_failed_build_reports_failed_with_the_log(
     assert run.outputs["task-id"]
     (error,) = run.annotations()
     assert "can not discover any Executor" in error
+    assert "What to do: Read the build log" in error  # the advice in the annotation too
     assert "Build log" in run.summary
     assert "was pushed, but its build on Jina Hub failed" in run.summary
+    # Nothing was published: no usage string and no tags shown as if it had been.
+    assert "Usage" not in run.summary
+    assert "| Tags |" not in run.summary
+    assert "<details open><summary>Build log" in run.summary  # the log, open
+
+
+def test_a_failed_build_keeps_its_whole_reason_and_prints_its_log_once(
+    alice: str, shared_hub, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor("AnonExec")
+    config = "jtype: AnonExecc\nmetas:\n  name: AnonExec\npy_modules: [executor.py]\n"
+    (folder / "config.yml").write_text(config)
+    run = push(shared_hub.url, folder, token=alice, preflight="false", verbose="true")
+    assert run.outputs["build-status"] == "failed"
+    (error,) = run.annotations()
+    assert "Did you mean `AnonExec`?" in error  # was cut at 300 characters before it
+    assert "Did you mean `AnonExec`?" in run.summary
+    build_lines = [line for line in run.stdout.splitlines() if line.startswith("[")]
+    assert build_lines
+    assert len(build_lines) == len(set(build_lines)), "with verbose, each log line once"
+
+
+def test_the_wait_for_a_build_is_visible_without_verbose(
+    alice: str, users: dict[str, str], tmp_path: Path, make_executor: MakeExecutor
+) -> None:
+    with local_hub(tmp_path / "hub", users=users, build_seconds=2) as hub:
+        run = push(hub.url, make_executor(), token=alice)
+    assert run.returncode == 0, run.log
+    task = run.outputs["task-id"]
+    status_lines = [line for line in run.stdout.splitlines() if line.startswith(f"build {task}: ")]
+    assert status_lines, run.log  # each change of the build's status is in the log
+    assert status_lines[0].endswith(" s)")
 
 
 def test_wait_false_reports_pending_and_succeeds(
@@ -312,9 +352,10 @@ def test_the_cli_works_outside_actions_with_flags_and_plain_variables(
 ) -> None:
     folder = make_executor()
     cli = Path(sys.executable).parent / "hub-push"
+    home = tmp_path.with_name(tmp_path.name + "-home")  # not inside the current folder
     env = {
         "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
+        "HOME": str(home),
         "HUB_PUSH_PROTECTED_TAGS": "v9",
         "JINA_HUBBLE_REGISTRY": shared_hub.url,
     }
@@ -332,9 +373,15 @@ def test_the_cli_works_outside_actions_with_flags_and_plain_variables(
     assert "build-status=succeeded" in lines
     assert "tags=v9,latest" in lines
     assert "secret=***" in lines  # a first publish: the secret exists, not printed as output
-    # ...but shown once, plainly, as `jina hub push` shows NAME and SECRET: never lost.
-    (shown,) = [line.split()[1] for line in lines if line.strip().startswith("SECRET ")]
-    assert re.fullmatch(r"[0-9a-f]{32}", shown)
+    # Not a terminal: the SECRET is never printed, but kept in a file only its owner reads,
+    # outside the current folder, and the log says where.
+    (where,) = [line for line in lines if line.startswith("The SECRET of ")]
+    path = Path(where.split(" is in ", 1)[1].split(" (readable", 1)[0])
+    assert path.is_relative_to(home / ".local" / "state" / "hub-push")
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    kept = dict(line.split("=", 1) for line in path.read_text().splitlines())
+    assert re.fullmatch(r"[0-9a-f]{32}", kept["SECRET"])
+    assert kept["SECRET"] not in done.stdout + done.stderr
     assert not [line for line in lines if line.startswith("::")]  # no workflow commands
 
 

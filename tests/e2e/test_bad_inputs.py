@@ -119,7 +119,7 @@ def test_a_bad_input_is_one_clear_error_and_no_request(
     inputs: dict[str, str], named: str, workspace: Path, hub: hh.HostileHub
 ) -> None:
     run = run_action(
-        {"path": "Good", "hub-url": hub.url, "token": "", **inputs},
+        {"path": "Good", "hub-url": hub.url, "token": "", "allow-anonymous": "true", **inputs},
         workspace=workspace,
         timeout=25,
     )

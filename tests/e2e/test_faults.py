@@ -33,7 +33,14 @@ def push(
 ) -> tuple[ActionRun, float]:
     started = time.monotonic()
     run = run_action(
-        {"path": folder.name, "hub-url": hub_url, "timeout": timeout, **inputs},
+        # a first publish without a login is meant where a test passes no credential
+        {
+            "path": folder.name,
+            "hub-url": hub_url,
+            "timeout": timeout,
+            "allow-anonymous": "true",
+            **inputs,
+        },
         workspace=folder.parent,
         timeout=90,
     )
@@ -246,17 +253,49 @@ def test_without_waiting_a_task_lookup_failure_is_a_warning_and_the_push_stands(
 
 # -- nothing is lost -------------------------------------------------------------------------
 @pytest.mark.timeout(60)
-def test_a_first_publish_without_any_credential_says_so_loudly(
+def test_a_push_without_any_credential_is_refused_before_packing(
+    hub: hh.HostileHub, make_executor: MakeExecutor
+) -> None:
+    """An empty `token` (a repository secret missing) no longer creates an ownerless
+    executor: without `allow-anonymous` the run stops before packing, naming `token`."""
+    run, _ = push(hub.url, make_executor(), token="", **{"allow-anonymous": "false"})
+    assert run.returncode == 1
+    assert run.outputs["build-status"] == "invalid"
+    (error,) = run.annotations()
+    assert "Input `token`: is empty, and so are `name` and `secret`" in error
+    assert "allow-anonymous: true" in error
+    assert "::group::Packing" not in run.log
+    assert hub.requests == []
+
+
+@pytest.mark.timeout(60)
+def test_a_name_without_secret_or_token_is_refused_saying_which_is_missing(
+    hub: hh.HostileHub, make_executor: MakeExecutor
+) -> None:
+    run, _ = push(hub.url, make_executor(), name="MyExec", **{"allow-anonymous": "false"})
+    assert run.returncode == 1
+    assert run.outputs["build-status"] == "invalid"
+    (error,) = run.annotations()
+    assert "Input `name`: is set, but neither `secret` nor `token` is" in error
+    assert hub.requests == []
+
+
+@pytest.mark.timeout(60)
+def test_an_anonymous_first_publish_when_meant_keeps_its_secret_and_says_how(
     hub: hh.HostileHub, make_executor: MakeExecutor
 ) -> None:
     hub.script("executor.push", hh.push_ok(secret="f" * 32))
     hub.script("executor.queryProgress", hh.progress("succeeded"))
-    run, _ = push(hub.url, make_executor())
+    run, _ = push(hub.url, make_executor(), **{"allow-anonymous": "true"})
     assert run.returncode == 0, run.log
-    (warning,) = [w for w in run.annotations("warning") if "First publish" in w]
-    assert "NEW executor" in warning
+    (notice,) = [n for n in run.annotations("notice") if "First publish" in n]
+    assert "NEW executor" in notice
     assert run.outputs["secret"] == "f" * 32  # the SECRET, kept in the masked output
     assert "::add-mask::" + "f" * 32 in run.log
+    # ...and the summary says how to keep it from the next step of the same job.
+    assert "Keep the SECRET" in run.summary
+    assert "SECRET: ${{ steps.hub.outputs.secret }}" in run.summary
+    assert "f" * 32 not in run.summary
 
 
 @pytest.mark.timeout(60)

@@ -193,6 +193,7 @@ def test_no_secret_leaks(scenario: Scenario, tmp_path: Path) -> None:
             "timeout": "20s",
             "build-env": f"TOKEN_FOR_PIP={BUILD_VALUE}",
             "github-token": GITHUB_TOKEN,
+            "allow-anonymous": "true",  # the scenarios without a credential publish on purpose
             **scenario.inputs,
         }
         env = {"HOME": str(home), "TMPDIR": str(temp), "TMP": str(temp)}

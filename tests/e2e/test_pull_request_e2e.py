@@ -155,7 +155,7 @@ def test_the_first_publish_secret_is_saved_as_repository_secrets(
         shared_hub.url,
         {"ref": "refs/heads/main"},
         event_name="push",
-        **{"save-secret-as": "HELLO"},
+        **{"save-secret-as": "HELLO", "allow-anonymous": "true"},
     )
     assert run.returncode == 0, run.log
     secret = run.outputs["secret"]
@@ -207,3 +207,32 @@ def test_a_cancel_while_the_reporters_run_keeps_every_output_and_exits_non_zero(
     assert run.outputs["task-id"]
     assert "Cancelled by signal SIGTERM after the run ended `succeeded`" in run.stdout
     assert run.summary.startswith("## ✅ Published")
+
+
+def test_a_secret_that_cannot_be_saved_fails_the_step_and_the_outputs_stay_true(
+    api: FakeGitHub, shared_hub: Any, make_executor: MakeExecutor
+) -> None:
+    """GITHUB_TOKEN cannot write secrets (403): the executor exists and its SECRET is only in
+    the masked output, so the step fails with the way to recover it; the outputs are true."""
+    api.forbid("/repos/o/r/actions/secrets/public-key", times=5)
+    folder = make_executor()
+    run = run_on(
+        api,
+        folder,
+        shared_hub.url,
+        {"ref": "refs/heads/main"},
+        event_name="push",
+        **{"save-secret-as": "HELLO", "allow-anonymous": "true"},
+    )
+    assert run.returncode == 1
+    assert run.outputs["build-status"] == "succeeded"
+    secret = run.outputs["secret"]
+    assert secret
+    (error,) = run.annotations("error")
+    assert "its SECRET could not be saved as the repository secrets HELLO_NAME and" in error
+    assert "gh secret set HELLO_SECRET" in error
+    assert "Do not rerun this job" in error
+    shown = [line for line in run.stdout.splitlines() if not line.startswith("::add-mask::")]
+    assert secret not in "\n".join(shown) + run.summary
+    assert "[!CAUTION]" in run.summary
+    assert "Keep the SECRET" in run.summary  # ...and how, from the next step

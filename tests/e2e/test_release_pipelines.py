@@ -25,7 +25,14 @@ pytestmark = pytest.mark.timeout(120)
 
 def push_on(ref: str, hub_url: str, folder: Path, **inputs: str) -> ActionRun:
     return run_action(
-        {"path": folder.name, "hub-url": hub_url, "timeout": "60s", **inputs},
+        # a first publish without a login is meant where a test passes no credential
+        {
+            "path": folder.name,
+            "hub-url": hub_url,
+            "timeout": "60s",
+            "allow-anonymous": "true",
+            **inputs,
+        },
         workspace=folder.parent,
         env={"GITHUB_REF": ref},
         timeout=100,

@@ -35,3 +35,25 @@ def test_the_end_is_said_once() -> None:
     report(300 * MIB, 300 * MIB)
     report(300 * MIB, 300 * MIB)
     assert [line.split(",")[0] for line in lines] == ["uploaded 300 of 300 MiB (100 %)"]
+
+
+def test_a_build_that_is_followed_says_each_status_and_every_30_seconds() -> None:
+    from hub_push.build_log import BuildProgress, elapsed
+    from hub_push.hub.models import ProgressEvent
+
+    now = [100.0]
+    lines: list[str] = []
+    watch = BuildProgress("t1", verbose=False, show=lines.append, clock=lambda: now[0])
+    watch(ProgressEvent("pending"))
+    now[0] += 10
+    watch(ProgressEvent("waiting"))
+    for _ in range(8):  # the stream reopens every 10 s, saying nothing new
+        now[0] += 10
+        watch(ProgressEvent("waiting"))
+    assert lines == [
+        "build t1: pending (0 s)",
+        "build t1: waiting (10 s)",
+        "build t1: still waiting, 40 s since the push was accepted",
+        "build t1: still waiting, 1 m 10 s since the push was accepted",
+    ]
+    assert elapsed(3725) == "1 h 02 m"

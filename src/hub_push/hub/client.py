@@ -32,6 +32,7 @@ from hub_push.hub.models import (
     BuildResult,
     ExecutorResult,
     ExistingTag,
+    ProgressEvent,
     PushEvent,
     PushRequest,
     PushResult,
@@ -39,6 +40,7 @@ from hub_push.hub.models import (
     checked,
 )
 from hub_push.hub.transport import (
+    REASON_LIMIT,
     Bounded,
     Scrub,
     Transport,
@@ -284,7 +286,9 @@ class HubClient:
         (by their sequence number) are skipped. Raises `BuildFailedError` or
         `BuildTimeoutError`, both with the log read so far.
         """
-        watch = BuildWatch(task_id, on_progress, self._net.text)
+        watch = BuildWatch(
+            task_id, on_progress, self._net.text, lambda text: self._net.text(text, REASON_LIMIT)
+        )
         form = {"replay": "True", "verbose": str(verbose), "id": task_id}
         if secret:
             form["secret"] = secret
@@ -311,10 +315,12 @@ class HubClient:
                             if (result := watch.take(line)) is not None:
                                 return result
                         attempt = 0  # the stream ended before the task: reopen it
+                        on_progress(ProgressEvent(watch.status))
                         if not lines:  # ...but not in a tight loop if it said nothing
                             time.sleep(min(EMPTY_STREAM_PAUSE, self.deadline.remaining()))
                 except httpx.ReadTimeout:
-                    continue  # a quiet stream: reopen it while there is time left
+                    on_progress(ProgressEvent(watch.status))  # a quiet stream: say it waits
+                    continue  # ...and reopen it while there is time left
                 except httpx.TransportError as exc:
                     failure = f"{type(exc).__name__}: {self._net.text(str(exc))}".rstrip(": ")
                     self._net.pause(min(attempt, 6), doing, failure)

@@ -35,6 +35,8 @@ STALL_TIMEOUT = 60.0
 MAX_BACKOFF = 10.0
 #: The most of a Hub text that goes into one message (after redaction).
 TEXT_LIMIT = 300
+#: The most of why a build failed: the reason is the message (the Hub's check explains there).
+REASON_LIMIT = 4000
 CHUNK = 1024 * 1024
 
 #: `on_upload(bytes read for the upload, archive size)`.
@@ -118,10 +120,10 @@ class Transport:
         )
         time.sleep(wait)
 
-    def text(self, text: str) -> str:
+    def text(self, text: str, limit: int = TEXT_LIMIT) -> str:
         """A Hub text for a message: redacted first, then shortened, on one line."""
         flat = " ".join(self._scrub(text).split())
-        return flat if len(flat) <= TEXT_LIMIT else flat[: TEXT_LIMIT - 1] + "…"
+        return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
     def retrying(
         self,

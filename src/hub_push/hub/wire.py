@@ -31,11 +31,16 @@ class BuildWatch:
     """What the queryProgress lines of one task have said so far."""
 
     def __init__(
-        self, task_id: str, on_progress: ProgressHandler, text: Callable[[str], str]
+        self,
+        task_id: str,
+        on_progress: ProgressHandler,
+        text: Callable[[str], str],
+        reason_text: Callable[[str], str] | None = None,
     ) -> None:
         self.task_id = task_id
         self.on_progress = on_progress
         self.text = text
+        self.reason_text = reason_text or text
         self.status: BuildStatus = "pending"
         self.log: list[str] = []
         self.last_sn = 0
@@ -76,7 +81,7 @@ class BuildWatch:
                 "The build failed without a reason.",
             )
             raise BuildFailedError(
-                f"The build task {self.task_id} failed: {self.text(reason)}",
+                f"The build task {self.task_id} failed: {self.reason_text(reason)}",
                 task_id=self.task_id,
                 log=tuple(self.log),
             )
