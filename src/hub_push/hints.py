@@ -12,6 +12,7 @@ from hub_push.errors import (
     BuildFailedError,
     BuildTimeoutError,
     Cancelled,
+    DeadlineError,
     HubPushError,
     HubUnreachableError,
     InputErrors,
@@ -53,6 +54,8 @@ BY_KIND: dict[type, str] = {
     InputErrors: "Fix the inputs named above in the workflow file; nothing was uploaded.",
     Cancelled: "The run was cancelled; the Hub may still be building what was pushed.",
     HubUnreachableError: "Check `hub-url`, or rerun the job if the Hub was briefly down.",
+    DeadlineError: "Check `hub-url` and the Hub's status, then rerun; raise `timeout` if the Hub "
+    "is only slow.",
     LoginRefusedError: "Create a new token with `jina auth token create` and store it as the "
     "repository secret passed to `token`.",
     UploadBrokenError: "The upload was not repeated. Check the Hub's status and rerun the job.",

@@ -149,6 +149,8 @@ def test_5xx_on_status_reads_are_retried(hub: hh.HostileHub, make_executor: Make
     run, _ = push(hub.url, make_executor())
     assert run.returncode == 0, run.log
     assert len(hub.seen("executor.queryProgress")) == 2
+    # the retry is said: what failed, the attempt, the pause
+    assert "asking for the build status: attempt 1 failed (HTTP 502); trying again in" in run.log
 
 
 @pytest.mark.timeout(60)
