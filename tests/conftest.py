@@ -58,3 +58,21 @@ def fresh_hub(tmp_path: Path) -> Iterator[LocalHub]:
 
     with local_hub(tmp_path / "hub", users=USERS, build_seconds=0.2) as hub:
         yield hub
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Every request to the GitHub double in this session, checked against GitHub's API
+    description and limits, and every answer of the double against its response schema."""
+    from support.github_api import CHECKED
+
+    if not CHECKED:
+        return
+    broken = [(request, problems) for request, problems, meant in CHECKED if problems and not meant]
+    meant = sum(1 for _, problems, on_purpose in CHECKED if problems and on_purpose)
+    terminalreporter.write_line(
+        f"GitHub double: {len(CHECKED)} exchanges checked against @octokit/openapi 23.0.2 "
+        f"and GitHub's limits: {len(broken)} violations ({meant} bad requests sent on purpose "
+        "by the double's own tests)"
+    )
+    for request, problems in broken[:20]:
+        terminalreporter.write_line(f"  {request}: {'; '.join(problems)[:300]}")

@@ -88,6 +88,9 @@ OPTIONS: dict[str, Option] = {
         "save a first publish's SECRET as repository secrets PREFIX_NAME and PREFIX_SECRET",
         metavar="PREFIX",
     ),
+    "save_secret_token": Option(
+        "text", "a token that may write repository secrets, for --save-secret-as"
+    ),
     "tag_prefix": Option("text", "with --tag auto: this executor's git tag prefix"),
     "protect_version": Option("flag", "with --tag auto: protect the exact version tag"),
     "if_exists": Option(words(IfExists), "what a protected tag already on the Hub does"),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_API_URL = "https://api.github.com"
+DEPENDABOT = "dependabot[bot]"
 DEFAULT_SERVER_URL = "https://github.com"
 #: Events whose payload carries a `pull_request` object.
 PULL_REQUEST_EVENTS = frozenset(
@@ -52,6 +53,20 @@ def read_event(path: str) -> tuple[dict[str, Any], str]:
     return payload, ""
 
 
+def _pull_request_of_run(run: dict[str, Any], repository: str, head_sha: str) -> int | None:
+    """The pull request a `workflow_run` was for: one of `pull_requests` whose base is this
+    repository and whose head is the run's commit (the list holds pull requests of any
+    repository whose head branch matches; GitHub lists none for a fork's)."""
+    pulls = run.get("pull_requests")
+    for pull in pulls if isinstance(pulls, list) else []:
+        base_url = _text(_object(pull, "base", "repo"), "url")
+        ours = bool(repository) and base_url.lower().endswith("/repos/" + repository.lower())
+        number = pull.get("number") if isinstance(pull, dict) else None
+        if ours and _text(_object(pull, "head"), "sha") == head_sha and isinstance(number, int):
+            return number
+    return None
+
+
 def is_fork_pull_request(payload: Mapping[str, Any]) -> bool:
     """True when the payload is a pull request whose head lives in another repository.
 
@@ -83,6 +98,7 @@ class GitHubFeatures:
     sha: str = ""  # overrides the commit the status / check run goes on
     context: str = ""  # overrides `hub-push/<executor name>`
     save_secret_as: str = ""  # PREFIX: store PREFIX_NAME and PREFIX_SECRET
+    secret_token: str = ""  # saves them; empty: `token`
 
 
 @dataclass(frozen=True)
@@ -109,6 +125,11 @@ class GitHubContext:
     workspace: Path = field(default_factory=Path.cwd)
     #: Inside a GitHub Actions job (`GITHUB_ACTIONS=true`).
     on_runner: bool = False
+    #: Who opened the pull request (`pull_request.user.login`), when the event has one.
+    pr_author: str = ""
+    #: On `workflow_run`: the event and branch of the run that triggered this one.
+    run_event: str = ""
+    run_branch: str = ""
     #: Why the event payload could not be read ("" when it was, or none was needed).
     payload_problem: str = ""
 
@@ -117,24 +138,23 @@ class GitHubContext:
         """Read the runner's variables and the event payload they point to."""
         payload, problem = read_event(environ.get("GITHUB_EVENT_PATH", ""))
         pr_number: int | None = None
-        head_sha = ""
+        head_sha = author = run_event = run_branch = ""
+        repository = environ.get("GITHUB_REPOSITORY", "")
         pull = payload.get("pull_request")
         run = payload.get("workflow_run")
         if isinstance(pull, dict):
             number = pull.get("number", payload.get("number"))
             pr_number = number if isinstance(number, int) else None
             head_sha = _text(_object(pull, "head"), "sha")
-        elif isinstance(run, dict):  # a workflow_run after a pull request's workflow
+            author = _text(_object(pull, "user"), "login")
+        elif isinstance(run, dict):  # a workflow_run after another workflow's run
             head_sha = _text(run, "head_sha")
-            pulls = run.get("pull_requests")
-            # GitHub lists no pull request here when it comes from a fork.
-            if isinstance(pulls, list) and pulls and isinstance(pulls[0], dict):
-                number = pulls[0].get("number")
-                pr_number = number if isinstance(number, int) else None
+            run_event, run_branch = _text(run, "event"), _text(run, "head_branch")
+            pr_number = _pull_request_of_run(run, repository, head_sha)
         return cls(
             api_url=(environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
             server_url=(environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/"),
-            repository=environ.get("GITHUB_REPOSITORY", ""),
+            repository=repository,
             run_id=environ.get("GITHUB_RUN_ID", ""),
             event_name=environ.get("GITHUB_EVENT_NAME", ""),
             sha=environ.get("GITHUB_SHA", ""),
@@ -145,17 +165,36 @@ class GitHubContext:
             ref=environ.get("GITHUB_REF", ""),
             workspace=Path(environ.get("GITHUB_WORKSPACE") or Path.cwd()),
             on_runner=environ.get("GITHUB_ACTIONS") == "true",
+            pr_author=author,
+            run_event=run_event,
+            run_branch=run_branch,
             payload_problem=problem,
         )
 
     @property
     def is_bot(self) -> bool:
-        """Dependabot's runs get a read-only token and no secrets, like a fork's."""
-        return self.actor == "dependabot[bot]"
+        """Dependabot's runs get a read-only token and no secrets, like a fork's. GitHub's
+        restrictions follow `github.actor` (which a re-run keeps); on `pull_request_target`
+        the pull request's author counts too."""
+        if self.actor == DEPENDABOT:
+            return True
+        return self.event_name == "pull_request_target" and self.pr_author == DEPENDABOT
+
+    @property
+    def privileged(self) -> bool:
+        """A run in the base repository's context with its secrets and a write token, even for
+        a fork's pull request (`pull_request_target`, `workflow_run`)."""
+        return self.event_name in ("pull_request_target", "workflow_run")
 
     def why_not_push(self, *, has_credential: bool) -> str:
-        """Why this run must not push at all ("" when it may): a pull request from a fork,
-        or one whose secrets GitHub withholds (Dependabot, or any with no credential)."""
+        """Why this run must not push at all ("" when it may): a pull request from a fork
+        (its code is never published), or one whose secrets GitHub withholds (Dependabot, or
+        any with no credential)."""
+        if self.is_fork and self.privileged:
+            return (
+                f"this {self.event_name} run is for a pull request from a fork, and hub-push "
+                "never publishes a fork's code"
+            )
         if self.is_fork:
             return "this pull request comes from a fork, whose runs get no secrets"
         if self.is_bot and not has_credential:
@@ -163,6 +202,20 @@ class GitHubContext:
         if self.event_name in PULL_REQUEST_EVENTS and not has_credential:
             return "this pull request's run has no `token` or `name`/`secret`"
         return ""
+
+    @property
+    def tag_ref(self) -> str:
+        """The git ref `tags: auto` derives tags from: the pull request's on
+        `pull_request_target` (whose GITHUB_REF is the base branch), the triggering run's on
+        `workflow_run`, else GITHUB_REF."""
+        if self.event_name == "pull_request_target" and self.pr_number:
+            return f"refs/pull/{self.pr_number}/merge"
+        if self.event_name == "workflow_run":
+            if self.run_event in PULL_REQUEST_EVENTS and self.pr_number:
+                return f"refs/pull/{self.pr_number}/merge"
+            if self.run_branch:
+                return f"refs/heads/{self.run_branch}"
+        return self.ref
 
     @property
     def target_sha(self) -> str:

@@ -125,8 +125,16 @@ def make_plan(settings: Settings, context: GitHubContext, target: Target = Targe
             dry_run_reason = why
             remarks.append(f"Run as a dry run (the `dry-run` input is false): {why}.")
     refusal = None
-    if context.on_runner and not (settings.dry_run or dry_run_reason):
-        refusal = _credential_refusal(settings)
+    if not (settings.dry_run or dry_run_reason):
+        if context.event_name == "merge_group":
+            raise InputError(
+                "dry-run",
+                "is false on a `merge_group` run, whose commit is the merge queue's temporary "
+                "one (`gh-readonly-queue/…`): publish from the merged commit instead (a push "
+                "to the base branch, or a tag), and set `dry-run: true` here",
+            )
+        if context.on_runner:
+            refusal = _credential_refusal(settings)
     return Plan(
         settings,
         context,
@@ -186,7 +194,7 @@ def _tags(
         return tuple(settings.tags), tuple(settings.protected_tags)
     try:
         derived = derive_tags(
-            context.ref,
+            context.tag_ref,
             explicit=explicit,
             tag_prefix=settings.tag_prefix,
             protect_version=settings.protect_version,
@@ -198,7 +206,7 @@ def _tags(
         return None, ()
     protected = tuple(dict.fromkeys([*derived.protected, *settings.protected_tags]))
     shown = ", ".join(derived.tags) + (f" (protected: {', '.join(protected)})" if protected else "")
-    remarks.append(f"`tags: {AUTO}` on {context.ref or 'no git ref'}: {shown}.")
+    remarks.append(f"`tags: {AUTO}` on {context.tag_ref or 'no git ref'}: {shown}.")
     return derived.tags, protected
 
 
@@ -214,4 +222,7 @@ def _github_features(settings: Settings) -> GitHubFeatures | None:
         sha=settings.sha,
         context=settings.status_context,
         save_secret_as=settings.save_secret_as,
+        secret_token=(
+            settings.save_secret_token.get_secret_value() if settings.save_secret_token else ""
+        ),
     )

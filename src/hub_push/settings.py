@@ -146,6 +146,7 @@ class Settings(BaseSettings):
     sha: Sha = ""
     status_context: StatusContext = ""
     save_secret_as: SecretPrefix = ""
+    save_secret_token: Credential = None
     tag_prefix: Text = ""
     protect_version: Flag = False
     if_exists: IfExistsWord = "fail"
@@ -183,7 +184,7 @@ class Settings(BaseSettings):
 
 
 #: The fields whose values are secrets: masked before anything else runs.
-SECRET_FIELDS = ("secret", "token", "build_env", "github_token")
+SECRET_FIELDS = ("secret", "token", "build_env", "github_token", "save_secret_token")
 
 
 def secret_values(overrides: Mapping[str, object], environ: Mapping[str, str]) -> Iterator[str]:

@@ -13,6 +13,7 @@ import pytest
 
 from hub_push.outputs import OUTPUT_NAMES
 from support.github_api import FakeGitHub, github_api
+from support.github_events import example
 from support.runner import ActionRun, run_action
 
 MakeExecutor = Callable[..., Path]
@@ -22,21 +23,22 @@ GITHUB_TOKEN = "ghs_e2e-github-token-0123456789"
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture
-def api() -> Iterator[FakeGitHub]:
-    with github_api() as server:
+@pytest.fixture(params=["/api/v3", ""], ids=["ghes-layout", "api.github.com-layout"])
+def api(request: pytest.FixtureRequest) -> Iterator[FakeGitHub]:
+    """The strict GitHub double, at GitHub Enterprise Server's `/api/v3` and at the root."""
+    with github_api(prefix=request.param) as server:
         yield server
 
 
 def event(head_repo: str = "o/r", number: int = 7) -> dict[str, Any]:
-    return {
-        "number": number,
-        "pull_request": {
-            "number": number,
-            "head": {"sha": HEAD_SHA, "repo": {"full_name": head_repo}},
-            "base": {"sha": "c" * 40, "repo": {"full_name": "o/r"}},
-        },
-    }
+    """octokit's `pull_request` example, on pull request `number` of o/r from `head_repo`."""
+    payload = example("pull_request")
+    payload["number"] = payload["pull_request"]["number"] = number
+    payload["pull_request"]["head"]["sha"] = HEAD_SHA
+    payload["pull_request"]["head"]["repo"]["full_name"] = head_repo
+    payload["pull_request"]["base"]["repo"]["full_name"] = "o/r"
+    payload["repository"]["full_name"] = "o/r"
+    return payload
 
 
 def run_on(

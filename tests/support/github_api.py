@@ -18,11 +18,20 @@ error or a rate-limit refusal:
 | PUT | `/actions/secrets/NAME` | store a sealed secret (201 new, 204 updated) |
 
 Every request needs an `Authorization` header (401 otherwise), as on GitHub.
+
+It is as strict as GitHub (`github_rules.py`): every request must be an operation of GitHub's
+own API description (`@octokit/openapi`) with a body valid against its schema, and within the
+limits GitHub enforces beyond it (a check run's summary in bytes, 50 annotations a request,
+…); a violation is answered with GitHub's 422 and fails the test at the end of the `with`
+block. Its answers carry every field the description requires (checked too), the
+`x-ratelimit-*` and `x-github-request-id` headers, and `Link` with `next` and `last`. It serves
+GitHub Enterprise Server's layout (`/api/v3`) or api.github.com's (at the root).
 """
 
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import re
 import threading
@@ -36,7 +45,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from nacl.public import PrivateKey, SealedBox
 
+from support import github_rules
+
+#: GitHub Enterprise Server's API prefix; api.github.com serves at the root ("").
 PREFIX = "/api/v3"
+#: Every exchange of every double in this test session, for the summary: (request, problems,
+#: whether the test sent a bad request on purpose).
+CHECKED: list[tuple[str, list[str], bool]] = []
 PRIMARY_LIMIT_MESSAGE = "API rate limit exceeded for installation ID 1."
 SECONDARY_LIMIT_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
@@ -69,6 +84,8 @@ class _Script:
     answer: Answer
     times: int
     delay: float
+    #: Apply the request first (GitHub did it), then answer this (a gateway's 502).
+    after_applying: bool = False
 
 
 @dataclass
@@ -76,7 +93,13 @@ class FakeGitHub:
     """The server's state; `serve()` runs it. Thread-safe: requests arrive on threads."""
 
     port: int = 0
+    prefix: str = PREFIX
     requests: list[Request] = field(default_factory=list)
+    #: What broke GitHub's description or limits (requests), or the description (answers).
+    violations: list[str] = field(default_factory=list)
+    #: A test that sends a bad request on purpose says so; otherwise a violation fails it.
+    violations_expected: bool = False
+    rate_remaining: int = 5000
     statuses: list[dict[str, Any]] = field(default_factory=list)
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id → comment
@@ -92,7 +115,7 @@ class FakeGitHub:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{PREFIX}"
+        return f"http://127.0.0.1:{self.port}{self.prefix}"
 
     def answer(
         self,
@@ -111,7 +134,28 @@ class FakeGitHub:
         all_headers = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
         with self._lock:
             answer = (status, all_headers, raw)
-            self._scripts.append(_Script(method, PREFIX + path, answer, times, delay))
+            self._scripts.append(_Script(method, self.prefix + path, answer, times, delay))
+
+    def fail_after_applying(
+        self, path: str, *, method: str, status: int = 502, times: int = 1
+    ) -> None:
+        """GitHub does the next `times` requests on `path`, then a gateway answers `status`
+        (so a client that repeats one does it twice)."""
+        body = json.dumps({"message": "Bad Gateway"}).encode()
+        answer = (status, {"Content-Type": "application/json; charset=utf-8"}, body)
+        with self._lock:
+            self._scripts.append(
+                _Script(method, self.prefix + path, answer, times, 0.0, after_applying=True)
+            )
+
+    def refuse_fine_grained_pat(self, path: str, *, method: str | None = None) -> None:
+        """The 403 a fine-grained personal access token gets: it cannot hold `checks: write`."""
+        body = {
+            "message": "Resource not accessible by personal access token",
+            "documentation_url": "https://docs.github.com/rest/checks/runs#create-a-check-run",
+            "status": "403",
+        }
+        self.answer(path, 403, times=1000, method=method, body=body)
 
     def forbid(self, path: str, *, times: int = 1, method: str | None = None) -> None:
         """403 as a read-only token gets (a fork's pull request)."""
@@ -170,17 +214,89 @@ class FakeGitHub:
         parts = urlsplit(target)
         path, query = parts.path, parse_qs(parts.query)
         with self._lock:
+            operation, problems, refusal = self._check_request(method, path, raw)
             script = self._scripted(method, path)
-            if script is not None:
+            if refusal is not None:
+                answer, delay = refusal, 0.0
+            elif script is not None and not script.after_applying:
                 answer, delay = script.answer, script.delay
             else:
                 answer, delay = self._route(method, path, query, headers, raw), 0.0
+                if operation is not None:
+                    answer = self._complete(operation, answer, problems)
+                if script is not None:  # applied: now the gateway's answer
+                    answer, delay = script.answer, script.delay
+            answer = self._with_headers(answer)
             self.requests.append(Request(method, path, query, headers, raw, answer[0]))
+            CHECKED.append((f"{method} {path}", list(problems), self.violations_expected))
+            self.violations.extend(f"{method} {path}: {problem}" for problem in problems)
         return answer, delay
+
+    def _check_request(
+        self, method: str, path: str, raw: bytes
+    ) -> tuple[github_rules.Operation | None, list[str], Answer | None]:
+        """The operation, what breaks GitHub's description or limits, and GitHub's answer to
+        a request it refuses (a 422), else None."""
+        if not path.startswith(self.prefix + "/"):
+            return None, [f"not under the API's address ({self.prefix or '/'})"], None
+        operation = github_rules.operation_for(method, path.removeprefix(self.prefix))
+        if operation is None:
+            return None, ["no such operation in GitHub's API description"], None
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            return (
+                operation,
+                ["the body is not JSON"],
+                _json(400, {"message": "Problems parsing JSON"}),
+            )
+        problems = [
+            f"{operation.operation_id}: {error}"
+            for error in github_rules.schema_errors(operation.request_body, body)
+        ]
+        limits = github_rules.limit_errors(operation.operation_id, body)
+        problems += [f"{operation.operation_id}: {item['message']}" for item in limits]
+        if problems:
+            errors = limits or [
+                {"resource": operation.operation_id, "code": "invalid", "message": p}
+                for p in problems
+            ]
+            return operation, problems, _json(422, github_rules.validation_failed(errors))
+        return operation, [], None
+
+    def _complete(
+        self, operation: github_rules.Operation, answer: Answer, problems: list[str]
+    ) -> Answer:
+        """The route's answer with every field the description requires (the route's own
+        values win), checked against the response schema."""
+        status, headers, raw = answer
+        schema = operation.responses.get(str(status))
+        if not raw or schema is None:
+            return answer
+        body = github_rules.filled(schema, json.loads(raw))
+        problems += [
+            f"the double's answer: {error}"
+            for error in github_rules.answer_errors(operation, status, body)
+        ]
+        return status, headers, json.dumps(body).encode()
+
+    def _with_headers(self, answer: Answer) -> Answer:
+        status, headers, raw = answer
+        self.rate_remaining = max(0, self.rate_remaining - 1)
+        common = {
+            "x-github-request-id": f"{self._new_id():08X}:0:0:0:0",
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-remaining": str(self.rate_remaining),
+            "x-ratelimit-reset": str(int(time.time()) + 3600),
+            "x-ratelimit-used": str(5000 - self.rate_remaining),
+            "x-ratelimit-resource": "core",
+        }
+        return status, {**common, **headers}, raw
 
     def _scripted(self, method: str, path: str) -> _Script | None:
         for script in self._scripts:
-            if script.path == path and script.method in (None, method) and script.times > 0:
+            matches = fnmatch.fnmatchcase(path, script.path)  # `*` stands for an id
+            if matches and script.method in (None, method) and script.times > 0:
                 script.times -= 1
                 return script
         return None
@@ -199,7 +315,7 @@ class FakeGitHub:
     ) -> Answer:
         if not headers.get("authorization"):
             return _json(401, {"message": "Requires authentication"})
-        match = re.fullmatch(rf"{PREFIX}/repos/([^/]+)/([^/]+)(/.*)?", path)
+        match = re.fullmatch(rf"{self.prefix}/repos/([^/]+)/([^/]+)(/.*)?", path)
         if match is None:
             return _json(404, {"message": "Not Found"})
         repo = f"{self.api_url}/repos/{match.group(1)}/{match.group(2)}"
@@ -220,6 +336,7 @@ class FakeGitHub:
             (r"/statuses/([0-9a-f]+)", "POST", self._create_status),
             (r"/check-runs", "POST", self._create_check_run),
             (r"/check-runs/(\d+)", "PATCH", self._update_check_run),
+            (r"/check-runs/(\d+)", "GET", self._get_check_run),
             (r"/pulls/(\d+)", "GET", self._get_pull),
             (r"/issues/(\d+)/comments", "GET", self._list_comments),
             (r"/issues/(\d+)/comments", "POST", self._create_comment),
@@ -250,6 +367,12 @@ class FakeGitHub:
         if run is None:
             return _json(404, {"message": "Not Found"})
         return _json(200, self._merge_check_run(run, kw["body"]))
+
+    def _get_check_run(self, _repo: str, _name: str, run_id: str, **_: Any) -> Answer:
+        run = self.check_runs.get(int(run_id))
+        if run is None:
+            return _json(404, {"message": "Not Found"})
+        return _json(200, {k: v for k, v in run.items() if k != "annotations"})
 
     @staticmethod
     def _merge_check_run(run: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -289,9 +412,13 @@ class FakeGitHub:
         page = int(query.get("page", ["1"])[0])
         shown = found[(page - 1) * per_page : page * per_page]
         headers = {}
-        if page * per_page < len(found):
-            next_url = f"{repo}/issues/{number}/comments?per_page={per_page}&page={page + 1}"
-            headers["Link"] = f'<{next_url}>; rel="next"'
+        last = max(1, -(-len(found) // per_page))
+        if page < last:
+
+            def link(to: int) -> str:
+                return f"{repo}/issues/{number}/comments?per_page={per_page}&page={to}"
+
+            headers["Link"] = f'<{link(page + 1)}>; rel="next", <{link(last)}>; rel="last"'
         status, json_headers, raw = _json(200, [self._comment_json(repo, c) for c in shown])
         return status, {**json_headers, **headers}, raw
 
@@ -355,15 +482,19 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that closed its connection is no error of the double's: stay quiet."""
+
     def __init__(self, api: FakeGitHub) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.api = api
 
 
 @contextmanager
-def github_api() -> Iterator[FakeGitHub]:
-    """A fresh fake GitHub API on a free port of 127.0.0.1, for the `with` block."""
-    api = FakeGitHub()
+def github_api(prefix: str = PREFIX) -> Iterator[FakeGitHub]:
+    """A fresh fake GitHub API on a free port of 127.0.0.1, for the `with` block; a request
+    that broke GitHub's description or limits fails it at the end (unless expected)."""
+    api = FakeGitHub(prefix=prefix)
     server = _Server(api)
     api.port = server.server_address[1]
     thread = threading.Thread(
@@ -376,3 +507,8 @@ def github_api() -> Iterator[FakeGitHub]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+    if api.violations and not api.violations_expected:
+        raise AssertionError(
+            "requests GitHub would refuse (or answers GitHub would not give):\n"
+            + "\n".join(api.violations)
+        )

@@ -312,7 +312,7 @@ def task_entry(
     }
 
 
-def progress(ending: str = "succeeded", *, log_lines: int = 3) -> Behaviour:
+def progress(ending: str = "succeeded", *, log_lines: int = 3, line: str = "step") -> Behaviour:
     """A build's status stream: some log lines, then `succeeded` or `failed`; `forever`
     streams log lines until the Hub stops (a slow build); `empty` ends at once, saying nothing."""
 
@@ -331,7 +331,7 @@ def progress(ending: str = "succeeded", *, log_lines: int = 3) -> Behaviour:
 
         h.send_lines([{"type": "report", "status": "pending"}])
         for n in range(log_lines):
-            log(f"step {n}")
+            log(f"{line} {n}")
         if ending == "forever":
             deadline = time.monotonic() + LONGEST_WAIT
             while time.monotonic() < deadline and not h.hub.stopping.is_set():

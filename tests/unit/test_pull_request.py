@@ -14,7 +14,7 @@ import pytest
 from hub_push.deadline import Deadline
 from hub_push.github import (
     DESCRIPTION_LIMIT,
-    SUMMARY_LIMIT,
+    SUMMARY_BYTES,
     Annotation,
     Limits,
     PullRequestReporter,
@@ -25,6 +25,7 @@ from hub_push.github_context import GitHubContext, GitHubFeatures, is_fork_pull_
 from hub_push.hub.models import ExecutorResult
 from hub_push.outcome import Outcome
 from support.github_api import FakeGitHub, github_api
+from support.github_events import example
 
 HEAD_SHA = "a" * 40  # the pull request's head commit
 MERGE_SHA = "b" * 40  # the merge commit GitHub makes for the run (GITHUB_SHA)
@@ -182,7 +183,7 @@ def test_a_push_event_reports_on_github_sha(api: FakeGitHub, tmp_path: Path) -> 
     ("build_status", "state"),
     [
         ("succeeded", "success"),
-        ("pending", "success"),
+        ("pending", "pending"),
         ("dry-run", "success"),
         ("failed", "failure"),
         ("preflight-failed", "failure"),
@@ -223,7 +224,7 @@ def test_a_check_run_is_created_then_completed_with_its_annotations(api: FakeGit
     first = patches[0].json
     assert (first["status"], first["conclusion"]) == ("completed", "failure")
     assert first["output"]["title"].startswith("Hello would fail Jina Hub's build check")
-    assert len(first["output"]["summary"]) <= SUMMARY_LIMIT
+    assert len(first["output"]["summary"]) <= SUMMARY_BYTES
     assert first["output"]["annotations"][0] == {
         "path": "exec/config.yml",
         "start_line": 1,
@@ -544,27 +545,57 @@ def test_a_missing_or_broken_payload_is_no_crash(tmp_path: Path) -> None:
         assert context.run_url == ""
 
 
-def test_a_workflow_run_reports_on_the_pull_requests_head(tmp_path: Path) -> None:
-    event = {
-        "workflow_run": {
-            "event": "pull_request",
-            "head_sha": HEAD_SHA,
-            "pull_requests": [{"number": 9}],
-            "head_repository": {"full_name": "o/r"},
-            "repository": {"full_name": "o/r"},
-        }
-    }
-    path = tmp_path / "event.json"
-    path.write_text(json.dumps(event), encoding="utf-8")
-    context = GitHubContext.from_environ(
-        {
-            "GITHUB_EVENT_PATH": str(path),
-            "GITHUB_SHA": MERGE_SHA,
-            "GITHUB_API_URL": "https://ghe.example/api/v3/",
-        }
+def context_on(
+    event_name: str, payload: dict[str, Any], tmp_path: Path, **env: str
+) -> GitHubContext:
+    path = tmp_path / f"{event_name}.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    return GitHubContext.from_environ(
+        {"GITHUB_EVENT_NAME": event_name, "GITHUB_EVENT_PATH": str(path), **env}
     )
-    assert (context.target_sha, context.pr_number, context.is_fork) == (HEAD_SHA, 9, False)
+
+
+def test_a_workflow_run_never_takes_another_repositorys_pull_request(tmp_path: Path) -> None:
+    """octokit's own example: a run in octo-org/octo-repo whose `pull_requests` lists
+    Codertocat/Hello-World#2 (same branch name, another repository)."""
+    payload = example("workflow_run")
+    assert payload["repository"]["full_name"] == "octo-org/octo-repo"
+    assert payload["workflow_run"]["pull_requests"][0]["number"] == 2
+    context = context_on("workflow_run", payload, tmp_path, GITHUB_REPOSITORY="octo-org/octo-repo")
+    assert context.pr_number is None  # not #2 of octo-org/octo-repo
+
+
+def test_a_workflow_run_reports_on_its_own_pull_requests_head(tmp_path: Path) -> None:
+    payload = example("workflow_run")
+    run = payload["workflow_run"]
+    run["event"] = "pull_request"
+    pull = run["pull_requests"][0]
+    pull["base"]["repo"]["url"] = "https://ghe.example/api/v3/repos/octo-org/octo-repo"
+    pull["head"]["sha"] = run["head_sha"]
+    context = context_on(
+        "workflow_run",
+        payload,
+        tmp_path,
+        GITHUB_REPOSITORY="octo-org/octo-repo",
+        GITHUB_SHA=MERGE_SHA,
+        GITHUB_API_URL="https://ghe.example/api/v3/",
+    )
+    assert (context.target_sha, context.pr_number) == (run["head_sha"], 2)
+    assert context.tag_ref == "refs/pull/2/merge"  # `tags: auto` follows the triggering run
     assert context.api_url == "https://ghe.example/api/v3"
+
+
+def test_pull_request_target_is_told_apart_from_a_forks_pull_request(tmp_path: Path) -> None:
+    payload = example("pull_request")
+    payload["pull_request"]["head"]["repo"]["full_name"] = "stranger/Hello-World"
+    payload["pull_request"]["user"]["login"] = "dependabot[bot]"
+    target = context_on("pull_request_target", payload, tmp_path, GITHUB_REF="refs/heads/master")
+    why = target.why_not_push(has_credential=True)
+    assert "never publishes a fork's code" in why and "get no secrets" not in why
+    assert target.is_bot  # Dependabot, by the pull request's author
+    assert target.tag_ref == f"refs/pull/{payload['number']}/merge"  # not the base branch
+    plain = context_on("pull_request", payload, tmp_path)
+    assert "whose runs get no secrets" in plain.why_not_push(has_credential=True)
 
 
 @pytest.mark.timeout(10)

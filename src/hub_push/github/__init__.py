@@ -16,7 +16,7 @@ from hub_push.github.text import (
     ANNOTATIONS_PER_REQUEST,
     COMMENT_LIMIT,
     DESCRIPTION_LIMIT,
-    SUMMARY_LIMIT,
+    SUMMARY_BYTES,
     one_line,
 )
 
@@ -24,7 +24,7 @@ __all__ = [
     "ANNOTATIONS_PER_REQUEST",
     "COMMENT_LIMIT",
     "DESCRIPTION_LIMIT",
-    "SUMMARY_LIMIT",
+    "SUMMARY_BYTES",
     "Annotation",
     "DeadlinePassed",
     "Limits",

@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from github.CheckRun import CheckRun
+from github import GithubException
 from github.GithubObject import NotSet
 from github.Repository import Repository
 
 from hub_push.github.text import (
+    ANNOTATION_MESSAGE_BYTES,
     ANNOTATIONS_PER_REQUEST,
-    SUMMARY_LIMIT,
     TITLE_LIMIT,
     one_line,
-    truncate,
+    truncate_bytes,
 )
+from hub_push.outcome import OK_STATUSES
 
 AnnotationLevel = Literal["notice", "warning", "failure"]
 
@@ -39,47 +40,94 @@ class Annotation:
             "start_line": line,
             "end_line": line,
             "annotation_level": self.level,
-            "message": truncate(scrub(self.message), SUMMARY_LIMIT),
+            "message": truncate_bytes(scrub(self.message), ANNOTATION_MESSAGE_BYTES),
         }
         if self.title:
             found["title"] = one_line(scrub(self.title), TITLE_LIMIT)
         return found
 
 
-def start(repo: Repository, *, name: str, sha: str, url: str) -> CheckRun:
-    return repo.create_check_run(
+#: How a check run ends, by build status (GitHub's words); a `pending` run stays in progress.
+CONCLUSIONS = {"cancelled": "cancelled", "timeout": "timed_out"}
+
+
+def conclusion(build_status: str) -> str:
+    """The check run's conclusion for a build status: `success` for the OK endings,
+    `cancelled` and `timed_out` for those, else `failure`."""
+    if build_status in OK_STATUSES:
+        return "success"
+    return CONCLUSIONS.get(build_status, "failure")
+
+
+def start(repo: Repository, *, name: str, sha: str, url: str) -> int:
+    """An `in_progress` check run on `sha` (a POST that is never repeated); its id."""
+    run = repo.create_check_run(
         name=name, head_sha=sha, details_url=url or NotSet, status="in_progress"
     )
+    return run.id
 
 
 def finish(
-    repo: Repository,
-    run: CheckRun | None,
+    once: Repository,
+    again: Repository,
+    run_id: int | None,
     *,
     name: str,
     sha: str,
     url: str,
-    success: bool,
+    build_status: str,
     title: str,
     summary: str,
     annotations: Sequence[dict[str, Any]],
-) -> CheckRun:
-    """Complete `run` (or create it completed), its annotations in batches GitHub takes."""
+    warn: Callable[[str], None],
+) -> int:
+    """Bring the check run to the run's end; its id.
+
+    GitHub adds the annotations of every update to the others, so a request that carries
+    annotations is never repeated blindly (`once`, a session that repeats no write). When
+    such a request fails, GitHub is asked whether it took it, and the run is completed without
+    them if it did not (`again`, which repeats what is safe). A summary GitHub refuses (422)
+    gives way to a short one: the check run never stays `in_progress` once it was created,
+    unless the build was not awaited (`pending`, for a later status run to complete).
+    """
     batches = [
         list(annotations[i : i + ANNOTATIONS_PER_REQUEST])
         for i in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)
     ] or [[]]
-    output: dict[str, Any] = {"title": title, "summary": summary, "annotations": batches[0]}
-    ending: dict[str, Any] = {
-        "status": "completed",
-        "conclusion": "success" if success else "failure",
-        "completed_at": datetime.now(UTC),
-        "output": output,
-    }
-    if run is None:
-        run = repo.create_check_run(name=name, head_sha=sha, details_url=url or NotSet, **ending)
+    ending: dict[str, Any] = (
+        {"status": "in_progress"}
+        if build_status == "pending"
+        else {
+            "status": "completed",
+            "conclusion": conclusion(build_status),
+            "completed_at": datetime.now(UTC),
+        }
+    )
+
+    def output(text: str, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"title": title, "summary": text, "annotations": batch}
+
+    if run_id is None:
+        created = once.create_check_run(
+            name=name, head_sha=sha, details_url=url or NotSet, **ending, output=output(summary, [])
+        )
+        run_id = created.id
+        batches = [[], *batches] if batches != [[]] else [[]]
     else:
-        run.edit(**ending)
-    for batch in batches[1:]:  # GitHub adds each request's annotations to the others
-        run.edit(output={"title": title, "summary": summary, "annotations": batch})
-    return run
+        try:
+            once.get_check_run(run_id).edit(**ending, output=output(summary, batches[0]))
+        except GithubException as error:
+            if error.status != 422:
+                if again.get_check_run(run_id).status == ending["status"]:
+                    warn(f"GitHub answered {error.status} but had taken the update")
+                else:
+                    again.get_check_run(run_id).edit(**ending, output=output(summary, []))
+                    warn(f"GitHub answered {error.status}: completed without its annotations")
+            else:
+                short = f"{title}\n\nGitHub refused the full summary: see the workflow run, {url}."
+                again.get_check_run(run_id).edit(**ending, output=output(short, []))
+                warn("GitHub refused the summary (422): completed with a short one")
+                return run_id
+    for batch in batches[1:]:  # each request's annotations are added to the others
+        once.get_check_run(run_id).edit(output=output(summary, batch))
+    return run_id

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from github import GithubException, RateLimitExceededException
-from github.CheckRun import CheckRun
 
 from hub_push import github_actions as gha
 from hub_push.deadline import Deadline
@@ -23,7 +22,7 @@ from hub_push.github.comment import marker
 from hub_push.github.secrets import secret_names
 from hub_push.github.session import DeadlinePassed, Limits, Session, Skip, session
 from hub_push.github.status import State, commit_state
-from hub_push.github.text import COMMENT_LIMIT, SUMMARY_LIMIT, one_line, truncate
+from hub_push.github.text import COMMENT_LIMIT, SUMMARY_BYTES, one_line, truncate, truncate_bytes
 from hub_push.github_context import PULL_REQUEST_EVENTS, GitHubContext, GitHubFeatures
 from hub_push.grammar import SAVE_SECRET_AS
 from hub_push.outcome import Outcome
@@ -34,10 +33,11 @@ T = TypeVar("T")
 STATUS, CHECK_RUN, COMMENT, SECRETS = "commit status", "check run", "comment", "save-secret-as"
 _PERMISSION = {
     STATUS: "the token needs `statuses: write`",
-    CHECK_RUN: "the token needs `checks: write`",
+    CHECK_RUN: "the token needs `checks: write` (the workflow's GITHUB_TOKEN has it with "
+    "`permissions: checks: write`; a fine-grained PAT never can)",
     COMMENT: "the token needs `pull-requests: write`",
-    SECRETS: "saving secrets needs a token allowed to write repository secrets "
-    "(a fine-grained PAT with Secrets: write; the workflow's GITHUB_TOKEN cannot)",
+    SECRETS: "saving secrets needs `save-secret-token`: a token allowed to write repository "
+    "secrets (a fine-grained PAT with Secrets: write; the workflow's GITHUB_TOKEN cannot)",
 }
 
 
@@ -74,9 +74,9 @@ class PullRequestReporter:
         self.deadline = deadline
         self.limits = limits or Limits()
         self.name = ""
-        self._secrets = {features.token}
+        self._secrets = {features.token, features.secret_token}
         self._refused: set[str] = set()
-        self._check_run: CheckRun | None = None
+        self._check_run_id: int | None = None
         self._saved: list[str] | None = None
         self._warned_payload = False
 
@@ -131,7 +131,7 @@ class PullRequestReporter:
             self._attempt(
                 CHECK_RUN,
                 "completing the check run",
-                lambda: self._check_run_finish(state, description, markdown, annotations),
+                lambda: self._check_run_finish(outcome.status, description, markdown, annotations),
             )
         if self.features.comment:
             self._attempt(COMMENT, "writing the comment", lambda: self._comment(markdown))
@@ -178,31 +178,46 @@ class PullRequestReporter:
     def _check_run_start(self) -> None:
         sha = self._target_sha()
         with self._repository(repeat_posts=False) as repo:
-            self._check_run = check_run.start(
+            self._check_run_id = check_run.start(
                 repo, name=self.status_context, sha=sha, url=self.context.run_url
             )
 
     def _check_run_finish(
-        self, state: State, title: str, markdown: str, annotations: Sequence[Annotation]
+        self, build_status: str, title: str, markdown: str, annotations: Sequence[Annotation]
     ) -> None:
         sha = self._target_sha()
-        with self._repository(repeat_posts=False) as repo:
-            self._check_run = check_run.finish(
-                repo,
-                self._check_run,
+        with (
+            self._repository(repeat_posts=False, repeat_patches=False) as once,
+            self._repository(repeat_posts=False) as again,
+        ):
+            self._check_run_id = check_run.finish(
+                once,
+                again,
+                self._check_run_id,
                 name=self.status_context,
                 sha=sha,
                 url=self.context.run_url,
-                success=state == "success",
+                build_status=build_status,
                 title=title,
-                summary=truncate(self._scrub(markdown).strip() or title, SUMMARY_LIMIT),
+                summary=truncate_bytes(self._scrub(markdown).strip() or title, SUMMARY_BYTES),
                 annotations=[annotation.as_json(self._scrub) for annotation in annotations],
+                warn=lambda why: gha.warning(
+                    self._scrub(f"GitHub check run: {why}."), title="hub-push: GitHub check run"
+                ),
             )
 
     def _comment(self, markdown: str) -> None:
         number = self.context.pr_number
         if number is None:
-            gha.info("hub-push: no pull request for this run, so no comment")
+            if self.context.event_name == "workflow_run":
+                gha.notice(
+                    "No pull request of this repository has the triggering run's commit "
+                    f"({self.context.head_sha[:12] or 'unknown'}), so no comment: the run's "
+                    "`pull_requests` lists those of any repository with a matching branch.",
+                    title="hub-push: GitHub comment",
+                )
+            else:
+                gha.info("hub-push: no pull request for this run, so no comment")
             return
         head = marker(self.name or "executor")
         body = truncate(f"{head}\n{self._scrub(markdown)}", COMMENT_LIMIT)
@@ -221,7 +236,7 @@ class PullRequestReporter:
             raise Skip(f"{prefix!r} {SAVE_SECRET_AS.message}")
         name, secret = secret_names(prefix)
         values = {name: outcome.executor_name or outcome.executor_id, secret: outcome.secret}
-        with self._repository(repeat_posts=True) as repo:
+        with self._repository(repeat_posts=True, token=self.secret_token) as repo:
             secrets.save(repo, values, saved)
 
     # -- the plumbing -----------------------------------------------------------------------
@@ -230,15 +245,23 @@ class PullRequestReporter:
         if deadline is not None:
             self.deadline = deadline
 
-    def _repository(self, *, repeat_posts: bool) -> Session:
+    @property
+    def secret_token(self) -> str:
+        """The token that saves secrets: `save-secret-token`, else `github-token`."""
+        return self.features.secret_token or self.features.token
+
+    def _repository(
+        self, *, repeat_posts: bool, repeat_patches: bool = True, token: str = ""
+    ) -> Session:
         """A PyGithub client for one feature's calls, bounded by the time left."""
         return session(
-            self.features.token,
+            token or self.features.token,
             self.context.api_url,
             self.context.repository,
             self.deadline,
             self.limits,
             repeat_posts=repeat_posts,
+            repeat_patches=repeat_patches,
         )
 
     def _attempt(self, feature: str, doing: str, call: Callable[[], T]) -> T | None:
@@ -277,7 +300,7 @@ class PullRequestReporter:
         if error.status in (401, 403, 404):
             self._refused.add(feature)  # it will not get better in this run
             reason += f"; {_PERMISSION[feature]}"
-            if self.context.is_fork or self.context.is_bot:
+            if (self.context.is_fork or self.context.is_bot) and not self.context.privileged:
                 reason += " (on a pull request from a fork or a bot the token is read-only)"
         return reason
 

@@ -21,6 +21,8 @@ from urllib3.response import BaseHTTPResponse
 
 from hub_push.deadline import Deadline
 
+#: Added to every wait GitHub asks for.
+MARGIN = 1.0
 #: Statuses that refuse a request without doing it: repeating it later is always safe.
 RATE_LIMIT_STATUSES = frozenset({403, 429})
 
@@ -40,7 +42,7 @@ class Limits:
     backoff_factor: float = 1.0  # 0 s, 2 s, 4 s… between retries
     backoff_max: float = 20.0
     secondary_rate_wait: float = 60.0  # a secondary limit, no Retry-After: GitHub says ≥ 1 min
-    seconds_between_writes: float = 0.5  # GitHub asks integrators to space out writes
+    seconds_between_writes: float = 1.0  # GitHub's guide: at least 1 s between writes
 
 
 class DeadlinePassed(Exception):
@@ -52,33 +54,33 @@ class DeadlinePassed(Exception):
         self.wait = wait
 
 
-class _Skip(Exception):
-    """A feature cannot run at all (no token, no commit, out of time); the message says why."""
-
-
 class DeadlineRetry(GithubRetry):
     """PyGithub's retry (403 rate limits, 5xx) bounded by a deadline, with three additions.
 
     - Waits follow GitHub's rules for both 403 and 429: `Retry-After`, else
       `x-ratelimit-remaining: 0` until `x-ratelimit-reset`, else (429) the secondary wait.
     - A wait that would end past the deadline is not started: `DeadlinePassed` instead.
-    - With `repeat_posts=False`, a POST that creates something (a comment, a check run) is not
-      repeated after a 5xx or a lost connection, since GitHub may have done it; a rate-limit
-      refusal is still waited out and repeated (GitHub did nothing then).
+    - A request whose method is in `unrepeatable` (a POST that creates a comment or a check
+      run, a PATCH that adds annotations) is not repeated after a 5xx or a lost connection,
+      since GitHub may have done it; a rate-limit refusal is still waited out and repeated
+      (GitHub did nothing then).
+    - Every wait GitHub asks for gets `MARGIN` more (clocks differ; GitHub asks for it).
     """
 
-    def __init__(self, *, deadline: float, repeat_posts: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, *, deadline: float, unrepeatable: frozenset[str] = frozenset(), **kwargs: Any
+    ) -> None:
         self.deadline = deadline
-        self.repeat_posts = repeat_posts
+        self.unrepeatable = unrepeatable
         super().__init__(**kwargs)
 
     def new(self, **kw: Any) -> DeadlineRetry:
-        kw.update(deadline=self.deadline, repeat_posts=self.repeat_posts)
+        kw.update(deadline=self.deadline, unrepeatable=self.unrepeatable)
         retry: DeadlineRetry = super().new(**kw)
         return retry
 
     def _unrepeatable(self, method: str | None) -> bool:
-        return not self.repeat_posts and (method or "").upper() == "POST"
+        return (method or "").upper() in self.unrepeatable
 
     def _is_method_retryable(self, method: str) -> bool:
         return not self._unrepeatable(method) and super()._is_method_retryable(method)
@@ -94,14 +96,15 @@ class DeadlineRetry(GithubRetry):
         if self.respect_retry_after_header:
             retry_after = self.get_retry_after(response)
             if retry_after is not None:
-                return retry_after, f"GitHub answered {response.status} with Retry-After"
+                return retry_after + MARGIN, f"GitHub answered {response.status} with Retry-After"
         status, headers = response.status, response.headers
         if status in RATE_LIMIT_STATUSES and headers.get("x-ratelimit-remaining") == "0":
             reset = headers.get("x-ratelimit-reset", "")
             if reset.isdigit():
-                return max(0.0, int(reset) - time.time()), "GitHub's rate limit is used up"
+                wait = max(0.0, int(reset) - time.time()) + MARGIN
+                return wait, "GitHub's rate limit is used up"
         if status == 429:
-            wait = max(self.get_backoff_time(), self.secondary_rate_wait)
+            wait = max(self.get_backoff_time(), self.secondary_rate_wait) + MARGIN
             return wait, "GitHub's secondary rate limit"
         return self.get_backoff_time(), f"retry after {status}"
 
@@ -125,10 +128,11 @@ def session(
     limits: Limits,
     *,
     repeat_posts: bool,
+    repeat_patches: bool = True,
 ) -> Session:
     """A PyGithub client for one feature's calls, bounded by the time left."""
     if not token:
-        raise Skip("`github-token` is empty")
+        raise Skip("the token is empty (`github-token`, or `save-secret-token` for secrets)")
     if not repository:
         raise Skip("GITHUB_REPOSITORY is not set")
     remaining = deadline.remaining()
@@ -136,7 +140,9 @@ def session(
         raise Skip("out of time (the deadline has passed)")
     retry = DeadlineRetry(
         deadline=deadline.at,
-        repeat_posts=repeat_posts,
+        unrepeatable=frozenset(
+            ([] if repeat_posts else ["POST"]) + ([] if repeat_patches else ["PATCH"])
+        ),
         total=limits.retries,
         backoff_factor=limits.backoff_factor,
         backoff_max=limits.backoff_max,

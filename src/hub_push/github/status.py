@@ -16,7 +16,10 @@ FAILURE_STATUSES = frozenset({"failed", "preflight-failed", "refused", "timeout"
 
 
 def commit_state(build_status: str) -> State:
-    """The commit status for a build status; unknown names are an `error`."""
+    """The commit status for a build status; unknown names are an `error`. A build that was
+    not awaited (`pending`) leaves the status `pending`, for a later status run to set."""
+    if build_status == "pending":
+        return "pending"
     if build_status in OK_STATUSES:
         return "success"
     if build_status in FAILURE_STATUSES:

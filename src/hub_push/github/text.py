@@ -4,8 +4,11 @@ from __future__ import annotations
 
 #: A commit status's description (characters).
 DESCRIPTION_LIMIT = 140
-#: A check run's `output.summary` (GitHub's API description says characters).
-SUMMARY_LIMIT = 65535
+#: A check run's `output.summary` and `output.text`, in bytes: GitHub's API description says
+#: characters, but GitHub answers 422 "summary exceeds a maximum bytesize of 65535".
+SUMMARY_BYTES = 65535
+#: An annotation's message, in bytes (64 KB).
+ANNOTATION_MESSAGE_BYTES = 65535
 #: Annotations GitHub takes in one check-run request.
 ANNOTATIONS_PER_REQUEST = 50
 #: An issue comment's body (characters).
@@ -24,3 +27,13 @@ def one_line(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
 def truncate(text: str, limit: int) -> str:
     """`text`, or its start and a note saying it was cut, in at most `limit` characters."""
     return text if len(text) <= limit else text[: limit - len(CUT_NOTE)] + CUT_NOTE
+
+
+def truncate_bytes(text: str, limit: int) -> str:
+    """`text`, or its start and a note saying it was cut, in at most `limit` UTF-8 bytes
+    (never cutting a character in two)."""
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return text
+    room = limit - len(CUT_NOTE.encode("utf-8"))
+    return raw[:room].decode("utf-8", errors="ignore") + CUT_NOTE
