@@ -94,11 +94,13 @@ OPTIONS: dict[str, Option] = {
     "tag_prefix": Option("text", "with --tag auto: this executor's git tag prefix"),
     "protect_version": Option("flag", "with --tag auto: protect the exact version tag"),
     "if_exists": Option(words(IfExists), "what a protected tag already on the Hub does"),
-    "mode": Option(words(Mode), "push, or discover executor folders"),
+    "mode": Option(words(Mode), "push; discover executor folders; or follow a build (status)"),
     "root": Option("text", "with discover: where to look for executors"),
     "changed_since": Option(
         "text", "with discover: only executors changed since this commit or ref", metavar="REF"
     ),
+    "task_id": Option("text", "with status: the build task (default: the newest of the executor)"),
+    "replay": Option("flag", "with status: the build log from its first line (default: on)"),
 }
 
 
@@ -132,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None) -> dict[str, object]:
     """CLI flags, mirroring the action's inputs; only the flags given are returned."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:1] == ["discover"]:  # `hub-push discover …` is `--mode discover …`
-        arguments = ["--mode", "discover", *arguments[1:]]
+    if arguments[:1] in (["discover"], ["status"]):  # `hub-push status …`: `--mode status …`
+        arguments = ["--mode", arguments[0], *arguments[1:]]
     return dict(vars(build_parser().parse_args(arguments)))
 
 

@@ -118,11 +118,16 @@ class LoginRefusedError(PushRefusedError):
     """The Hub does not accept the login token."""
 
 
-class UploadBrokenError(HubError):
+class PushAnswerLostError(HubError):
+    """The whole upload was sent, but its answer never arrived whole (a 5xx from a gateway, a
+    cut stream, a read timeout): the Hub may have taken the push. It is never sent again."""
+
+
+class UploadBrokenError(PushAnswerLostError):
     """The upload broke off on the network; it was not repeated."""
 
 
-class PushUnfinishedError(HubError):
+class PushUnfinishedError(PushAnswerLostError):
     """The Hub closed the push stream without saying how it ended."""
 
 

@@ -111,8 +111,11 @@ def prepare(overrides: Mapping[str, object], environ: Mapping[str, str], outcome
         outcome.protected_tags = tuple(settings.protected_tags)
         outcome.tags = tuple(tag for tag in settings.all_tags if tag != AUTO)
         context = GitHubContext.from_environ(environ)
-        target = locate(settings.path, context.workspace) if settings.mode == "push" else Target()
+        target = (
+            Target() if settings.mode == "discover" else locate(settings.path, context.workspace)
+        )
         plan = make_plan(settings, context, target)
+        outcome.mode = plan.mode
         outcome.tags, outcome.protected_tags = plan.all_tags, plan.protected_tags
         outcome.remarks.extend(plan.remarks)
         return plan
@@ -133,8 +136,21 @@ def run(
     with _recording(outcome):
         if plan.mode == "discover":
             _discover(plan, outcome)
+        elif plan.mode == "status":
+            _status(plan, outcome, deadline, on_started)
         else:
             _publish(plan, outcome, deadline, on_started)
+
+
+def _status(
+    plan: Plan, outcome: Outcome, deadline: Deadline, on_started: Callable[[str], None]
+) -> None:
+    """`mode: status`: a build the Hub already has, followed and reported like a push's."""
+    from hub_push.upload import follow_status  # the network stack
+
+    outcome.executor_name = plan.executor_name
+    on_started(outcome.executor_name)  # finds the push's check run, if any, to complete it
+    follow_status(plan, outcome, deadline)
 
 
 def _discover(plan: Plan, outcome: Outcome) -> None:

@@ -99,6 +99,8 @@ class GitHubFeatures:
     context: str = ""  # overrides `hub-push/<executor name>`
     save_secret_as: str = ""  # PREFIX: store PREFIX_NAME and PREFIX_SECRET
     secret_token: str = ""  # saves them; empty: `token`
+    #: `mode: status`: complete the check run a push left `in_progress`, not a new one.
+    resume: bool = False
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,8 @@ SAVE_SECRET_AS = Rule(
     "must be a secret name prefix: upper-case letters, digits and `_`, starting with a "
     "letter, not with `GITHUB_`",
 )
+#: A build task's id, as the Hub names it (the `task-id` output of a push).
+TASK_ID = Rule(HUB_NAMES["task id"], "must be a build task's id: 24 hexadecimal characters")
 CHANGED_SINCE = Rule(
     re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}"),
     "must be a commit SHA or a branch or tag name",
@@ -219,7 +221,7 @@ def parse_bool(value: object) -> bool:
 
 Visibility = Literal["public", "private"]
 IfExists = Literal["fail", "skip"]
-Mode = Literal["push", "discover"]
+Mode = Literal["push", "discover", "status"]
 
 
 def words(choice: object) -> tuple[str, ...]:

@@ -60,6 +60,7 @@ class Outcome:
     """Everything the outputs, the summary and the exit code are made from."""
 
     status: Status = "error"  # until the flow records how the run ended
+    mode: str = "push"
     executor_name: str = ""
     executor_id: str = ""
     visibility: str = ""

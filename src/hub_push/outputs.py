@@ -54,7 +54,9 @@ def outputs(outcome: Outcome) -> dict[str, str]:
 def why_empty(outcome: Outcome) -> dict[str, str]:
     """For each empty output, the reason, so the log says why instead of leaving a blank."""
     uploaded = outcome.upload_started
-    if outcome.status == "dry-run":
+    if outcome.mode == "status":
+        default = "`mode: status` follows a build and uploads nothing; the Hub did not report it"
+    elif outcome.status == "dry-run":
         default = "this was a dry run: nothing was uploaded"
     elif not uploaded:
         default = "nothing was uploaded (see the error above)"
@@ -68,6 +70,8 @@ def why_empty(outcome: Outcome) -> dict[str, str]:
             reasons[name] = "the Hub returns a SECRET only on a first publish without a login"
         elif name == "task-id" and uploaded:
             reasons[name] = "the Hub did not report a build task"
+        elif name in ("archive-md5", "secret") and outcome.mode == "status":
+            reasons[name] = "`mode: status` uploads nothing"
         elif name == "matrix":
             reasons[name] = "only `mode: discover` sets it"
         elif outcome.status == "discovered":

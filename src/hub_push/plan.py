@@ -112,6 +112,8 @@ def make_plan(settings: Settings, context: GitHubContext, target: Target = Targe
     github = _github_features(settings)
     if settings.mode == "discover":
         return Plan(settings, context, "discover", github=github)
+    if settings.mode == "status":  # it reads, never pushes: no dry run, no credential rule
+        return Plan(settings, context, "status", github=github, target=target)
     remarks: list[str] = []
     tags, protected = _tags(settings, context, remarks)
     if tags is None:
@@ -222,6 +224,7 @@ def _github_features(settings: Settings) -> GitHubFeatures | None:
         sha=settings.sha,
         context=settings.status_context,
         save_secret_as=settings.save_secret_as,
+        resume=settings.mode == "status",
         secret_token=(
             settings.save_secret_token.get_secret_value() if settings.save_secret_token else ""
         ),

@@ -89,6 +89,7 @@ Sha = Annotated[str, _TRIMMED, AfterValidator(grammar.SHA.check)]
 StatusContext = Annotated[str, _TRIMMED, AfterValidator(grammar.STATUS_CONTEXT.check)]
 SecretPrefix = Annotated[str, _TRIMMED, AfterValidator(grammar.SAVE_SECRET_AS.check)]
 GitRef = Annotated[str, _TRIMMED, AfterValidator(grammar.CHANGED_SINCE.check)]
+TaskId = Annotated[str, _TRIMMED, AfterValidator(grammar.TASK_ID.check)]
 Flag = Annotated[bool, BeforeValidator(grammar.parse_bool)]
 Tags = Annotated[list[str], NoDecode, BeforeValidator(grammar.parse_tags)]
 Credential = Annotated[SecretStr | None, BeforeValidator(_credential)]
@@ -153,6 +154,8 @@ class Settings(BaseSettings):
     mode: ModeWord = "push"
     root: Text = "."
     changed_since: GitRef = ""
+    task_id: TaskId = ""
+    replay: Flag = True
 
     @property
     def all_tags(self) -> list[str]:

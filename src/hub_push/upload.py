@@ -13,13 +13,23 @@ from hub_push import github_actions as gha
 from hub_push import secret_file
 from hub_push.build_log import BuildProgress, show_tail
 from hub_push.deadline import Deadline
-from hub_push.errors import BuildError, HubError, NoBuildTaskError, PushRefusedError
+from hub_push.errors import (
+    BuildError,
+    HubError,
+    InputError,
+    NoBuildTaskError,
+    PushAnswerLostError,
+    PushRefusedError,
+)
 from hub_push.hub.client import HubClient
-from hub_push.hub.models import PushEvent, PushRequest
+from hub_push.hub.models import PushEvent, PushRequest, PushResult
 from hub_push.outcome import Outcome
 from hub_push.plan import Plan
 from hub_push.progress import Progress
 from hub_push.settings import Settings
+
+#: How long past the run's deadline the task of a push whose answer was lost may be looked up.
+LOST_ANSWER_GRACE = 15.0
 
 
 def push_and_build(
@@ -87,6 +97,7 @@ def _already_released(hub: HubClient, outcome: Outcome, request: PushRequest) ->
 def _upload_and_follow(
     hub: HubClient, settings: Settings, outcome: Outcome, request: PushRequest, archive: Path
 ) -> None:
+    returned_secret = ""
     with gha.group(f"Upload ({request.method})"):
         outcome.upload_started = True
         started = datetime.now(UTC)
@@ -97,39 +108,18 @@ def _upload_and_follow(
             result = hub.push(
                 request, archive, events.append, on_upload=Progress("uploaded", gha.info)
             )
+        except PushAnswerLostError as lost:
+            result = None
+            task_id = lost.task_id or _task_of_lost_push(hub, request, started, lost)
         finally:
             for event in events:
                 if event.secret:
                     gha.mask(event.secret)
             for event in events:
                 _show_push_event(event, settings)
-        executor_id = result.executor.id
-        returned_secret = result.executor.secret
-        outcome.record_executor(result.executor)
-        if returned_secret:
-            secret_file.keep(
-                returned_secret,
-                name=result.executor.name or request.id,
-                secret_file=settings.secret_file,
-            )
-        outcome.warnings.extend(result.warnings)
-        for warning in result.warnings:
-            gha.warning(warning, title="Jina Hub")
-        gha.info(result.message or f"Pushed {result.executor.name or request.id} ({executor_id})")
-        task_id = result.task_id
-        if not task_id:
-            try:
-                task_id = hub.find_task(
-                    executor_id or request.id,
-                    commit_id=result.executor.commit_id,
-                    since=started,
-                    secret=request.secret or returned_secret or None,
-                )
-            except HubError as error:
-                if settings.wait:
-                    raise
-                # Not waiting: the push stands; the task is only a detail then.
-                gha.warning(f"The build task could not be found: {error}", title="Jina Hub")
+        if result is not None:
+            returned_secret = result.executor.secret
+            task_id = _accepted(hub, settings, outcome, request, result, started)
         outcome.task_id = task_id
         if task_id:
             gha.info(f"Build task: {task_id}")
@@ -140,22 +130,126 @@ def _upload_and_follow(
         return
     if not task_id:
         raise NoBuildTaskError("The Hub accepted the push but named no build task to wait for.")
+    follow(hub, settings, outcome, task_id, secret=request.secret or returned_secret or None)
+
+
+def _accepted(
+    hub: HubClient,
+    settings: Settings,
+    outcome: Outcome,
+    request: PushRequest,
+    result: PushResult,
+    started: datetime,
+) -> str:
+    """Record a push the Hub answered; its build task ("" when none can be found)."""
+    executor_id = result.executor.id
+    returned_secret = result.executor.secret
+    outcome.record_executor(result.executor)
+    if returned_secret:
+        secret_file.keep(
+            returned_secret,
+            name=result.executor.name or request.id,
+            secret_file=settings.secret_file,
+        )
+    outcome.warnings.extend(result.warnings)
+    for warning in result.warnings:
+        gha.warning(warning, title="Jina Hub")
+    gha.info(result.message or f"Pushed {result.executor.name or request.id} ({executor_id})")
+    if result.task_id:
+        return result.task_id
+    try:
+        return hub.find_task(
+            executor_id or request.id,
+            commit_id=result.executor.commit_id,
+            since=started,
+            secret=request.secret or returned_secret or None,
+        )
+    except HubError as error:
+        if settings.wait:
+            raise
+        # Not waiting: the push stands; the task is only a detail then.
+        gha.warning(f"The build task could not be found: {error}", title="Jina Hub")
+        return ""
+
+
+def _task_of_lost_push(
+    hub: HubClient, request: PushRequest, started: datetime, lost: PushAnswerLostError
+) -> str:
+    """The build task of a push whose answer was lost, found on the Hub (the push is never
+    sent again); an error that says what happened when it cannot be found."""
+    if not (hub.has_login or request.secret):
+        raise HubError(
+            f"{lost} It was not sent again. Without a login the Hub's answer held the new "
+            f"executor's only SECRET, so the push cannot be looked up: the Hub may have created "
+            f"an executor `{request.id}`. Check the Hub for it before pushing again (a new "
+            "push without a login creates another executor); publish with `token` to avoid this."
+        ) from None
+    gha.warning(
+        f"{lost} It was not sent again; looking on the Hub for the build task it started.",
+        title="Jina Hub: the push's answer was lost",
+    )
+    with hub.grace(LOST_ANSWER_GRACE):
+        task_id = hub.find_task(request.id, commit_id="", since=started, secret=request.secret)
+    if not task_id:
+        raise HubError(
+            f"{lost} It was not sent again, and the Hub lists no build task of {request.id} "
+            "started since the upload began: it did not take the push. Rerun the job."
+        ) from None
+    gha.info(f"The Hub took the push: build task {task_id}")
+    return task_id
+
+
+def follow(
+    hub: HubClient, settings: Settings, outcome: Outcome, task_id: str, *, secret: str | None
+) -> None:
+    """Follow the build `task_id` to its end (`wait: false`: report its status once)."""
     try:
         with gha.group(f"Build {task_id}"):
             build = hub.follow_build(
                 task_id,
                 verbose=settings.verbose,
-                secret=request.secret or returned_secret or None,
+                secret=secret,
                 on_progress=BuildProgress(task_id, verbose=settings.verbose),
+                replay=settings.replay or settings.mode == "push",
+                once=not settings.wait,
             )
             outcome.log = build.log
             if build.executor is not None:
                 outcome.record_executor(build.executor)
-            outcome.status = "succeeded"
-            gha.info(f"Build {build.task_id} succeeded")
+            if build.status == "succeeded":
+                outcome.status = "succeeded"
+                gha.info(f"Build {build.task_id} succeeded")
+            else:  # `wait: false` in `mode: status`: where the build stands now
+                outcome.status = "pending"
+                outcome.remarks.append(f"The build task {task_id} is `{build.status}`.")
+                gha.info(f"Build {build.task_id} is {build.status} (`wait: false`)")
     except BuildError as error:
         show_tail(error.log, shown_already=settings.verbose)
         raise
+
+
+def follow_status(plan: Plan, outcome: Outcome, deadline: Deadline) -> None:
+    """`mode: status`: follow a build the Hub already has, as `jina hub status` does: the
+    `task-id` input, else the newest task of the executor at `path` (or `name`)."""
+    settings = plan.settings
+    token = settings.token.get_secret_value() if settings.token else None
+    secret = settings.secret.get_secret_value() if settings.secret else None
+    with HubClient(
+        settings.hub_url, token, deadline=deadline, scrub=gha.redact, say=gha.info
+    ) as hub:
+        task_id = settings.task_id
+        if not task_id:
+            if not plan.push_name:
+                raise InputError(
+                    "task-id",
+                    "is empty, and `path` names no executor (no `metas.name` in config.yml, no "
+                    "`name` input): pass the push's `task-id` output, or set `name`",
+                )
+            with gha.group("Build task"):
+                task_id = hub.newest_task(plan.push_name, secret=secret)
+                gha.info(f"Found task {task_id} for {plan.push_name}")
+        outcome.task_id = task_id
+        follow(hub, settings, outcome, task_id, secret=secret)
 
 
 def _show_push_event(event: PushEvent, settings: Settings) -> None:

@@ -337,6 +337,7 @@ class FakeGitHub:
             (r"/check-runs", "POST", self._create_check_run),
             (r"/check-runs/(\d+)", "PATCH", self._update_check_run),
             (r"/check-runs/(\d+)", "GET", self._get_check_run),
+            (r"/commits/([^/]+)/check-runs", "GET", self._list_check_runs),
             (r"/pulls/(\d+)", "GET", self._get_pull),
             (r"/issues/(\d+)/comments", "GET", self._list_comments),
             (r"/issues/(\d+)/comments", "POST", self._create_comment),
@@ -373,6 +374,19 @@ class FakeGitHub:
         if run is None:
             return _json(404, {"message": "Not Found"})
         return _json(200, {k: v for k, v in run.items() if k != "annotations"})
+
+    def _list_check_runs(
+        self, _repo: str, _name: str, ref: str, *, query: dict[str, list[str]], **_: Any
+    ) -> Answer:
+        wanted = {key: query[key][0] for key in ("check_name", "status") if key in query}
+        runs = [
+            {k: v for k, v in run.items() if k != "annotations"}
+            for run in self.check_runs.values()
+            if run.get("head_sha") == ref
+            and run.get("name") == wanted.get("check_name", run.get("name"))
+            and run.get("status") == wanted.get("status", run.get("status"))
+        ]
+        return _json(200, {"total_count": len(runs), "check_runs": runs})
 
     @staticmethod
     def _merge_check_run(run: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:

@@ -6,13 +6,19 @@ repeats), over real HTTP on 127.0.0.1. Behaviours can hang, stop reading an uplo
 lines forever, answer 429 with `Retry-After`, break a stream right after naming a task, echo
 every secret back in every field, or slip workflow commands into any text. Every request is
 recorded; every wait is bounded (`LONGEST_WAIT`), and `stop()` ends them at once.
+
+With `upstream` (a real local Hub's address) it is a gateway: a method without a plan is
+forwarded as it is, and `forward_then` forwards a request and then damages the answer (a
+502 after the Hub took the push, a stream cut before the task id, an answer too slow).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,6 +54,8 @@ class HostileHub:
     echo: str = ""
     stopping: threading.Event = field(default_factory=threading.Event)
     url: str = ""
+    #: A real Hub to forward to (a gateway in front of it), or "".
+    upstream: str = ""
     _server: ThreadingHTTPServer | None = None
 
     def script(self, method: str, *behaviours: Behaviour) -> HostileHub:
@@ -74,6 +82,7 @@ class HostileHub:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    body: bytes = b""
 
     @property
     def hub(self) -> HostileHub:
@@ -82,8 +91,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         method = self.path.split("?", 1)[0].removeprefix("/v2/rpc/")
         behaviour = self.hub.next_behaviour(method)
+        if behaviour is None and self.hub.upstream:
+            behaviour = forward_then("nothing")
         headers = {k.lower(): v for k, v in self.headers.items()}
         body = self.read_body() if behaviour is not stop_reading else b""
+        self.body = body
         self.hub.requests.append(Request(method, headers, len(body)))
         if behaviour is None:
             self.send_json(404, {"code": 404, "status": 40402, "message": "no such method"})
@@ -148,9 +160,10 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def hostile_hub(echo: str = "") -> Iterator[HostileHub]:
-    """A started hostile Hub; stopped (every waiting behaviour released) on exit."""
-    hub = HostileHub(echo=echo)
+def hostile_hub(echo: str = "", upstream: str = "") -> Iterator[HostileHub]:
+    """A started hostile Hub (a gateway to `upstream`, if given); stopped (every waiting
+    behaviour released) on exit."""
+    hub = HostileHub(echo=echo, upstream=upstream.rstrip("/"))
     server = _Server(hub)
     hub.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
@@ -350,5 +363,48 @@ def progress(ending: str = "succeeded", *, log_lines: int = 3, line: str = "step
             final["message"] = h.hub.text("the build failed")
         h.send_lines([final])
         h.end_stream()
+
+    return answer
+
+
+def forward_then(damage: str, seconds: float = 0.0) -> Behaviour:
+    """Forward the request to the upstream Hub, read its whole answer, then pass it on as it
+    is (`nothing`), answer 502 instead (`502`), send its first line and cut the connection
+    (`cut`), or pass it on after `seconds` (`delay`)."""
+
+    def answer(h: _Handler) -> None:
+        target = urllib.parse.urlsplit(h.hub.upstream)
+        host = target.hostname or "127.0.0.1"
+        connection = http.client.HTTPConnection(host, target.port, timeout=LONGEST_WAIT)
+        keep = ("content-type", "authorization", "user-agent")
+        headers = {k: v for k, v in h.headers.items() if k.lower() in keep}
+        headers["Content-Length"] = str(len(h.body))
+        try:
+            connection.request("POST", h.path, body=h.body, headers=headers)
+            upstream = connection.getresponse()
+            status, kind, data = (
+                upstream.status,
+                upstream.getheader("Content-Type"),
+                upstream.read(),
+            )
+        finally:
+            connection.close()
+        if damage == "502":
+            h.send_json(502, {"message": "Bad Gateway"})
+            return
+        if damage == "cut":
+            h.start_stream()
+            first = data.split(b"\n", 1)[0]
+            h.send_chunk(first + b"\n")
+            h.close_connection = True
+            h.connection.shutdown(2)  # no end of the stream: the client sees it broken
+            return
+        if damage == "delay":
+            h.hub.wait(seconds)
+        h.send_response(status)
+        h.send_header("Content-Type", kind or "application/json")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
 
     return answer

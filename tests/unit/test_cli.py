@@ -57,6 +57,11 @@ def test_todays_spellings_are_kept() -> None:
         "mode": "discover",
         "root": "executors",
     }
+    assert parse_args(["status", "--task-id", "a" * 24, "--no-replay"]) == {
+        "mode": "status",
+        "task_id": "a" * 24,
+        "replay": False,
+    }
 
 
 def test_a_word_outside_a_choice_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,6 +59,14 @@ def conclusion(build_status: str) -> str:
     return CONCLUSIONS.get(build_status, "failure")
 
 
+def in_progress(repo: Repository, *, name: str, sha: str) -> int | None:
+    """The id of a check run `name` on `sha` still `in_progress` (left by a push with
+    `wait: false`), for a status run to complete; None when there is none."""
+    for run in repo.get_commit(sha).get_check_runs(check_name=name, status="in_progress"):
+        return run.id
+    return None
+
+
 def start(repo: Repository, *, name: str, sha: str, url: str) -> int:
     """An `in_progress` check run on `sha` (a POST that is never repeated); its id."""
     run = repo.create_check_run(

@@ -178,6 +178,11 @@ class PullRequestReporter:
     def _check_run_start(self) -> None:
         sha = self._target_sha()
         with self._repository(repeat_posts=False) as repo:
+            if self.features.resume:  # `mode: status`: the push's own check run, if left open
+                found = check_run.in_progress(repo, name=self.status_context, sha=sha)
+                if found is not None:
+                    self._check_run_id = found
+                    return
             self._check_run_id = check_run.start(
                 repo, name=self.status_context, sha=sha, url=self.context.run_url
             )

@@ -24,6 +24,7 @@ from hub_push.errors import (
     HubError,
     LoginRefusedError,
     NoBuildTaskError,
+    PushAnswerLostError,
     PushRefusedError,
     PushUnfinishedError,
     UploadBrokenError,
@@ -83,6 +84,7 @@ class HubClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.deadline = deadline
+        self.has_login = bool(token)
         self._net = Transport(
             self.base_url,
             token,
@@ -155,6 +157,39 @@ class HubClient:
                 self._net.pause(attempt, "the build task lookup", "this push's task is not listed")
         return ""
 
+    def newest_task(self, executor: str, *, secret: str | None = None) -> str:
+        """The newest build task of `executor` (`executor.listAsyncTasks`, as `jina hub status
+        PATH` finds it), or `NoBuildTaskError`."""
+        form = {"id": executor, "sort": "-createdAt", "pageSize": "1"}
+        if secret:
+            form["secret"] = secret
+        response = self._net.retrying(
+            "the build task lookup",
+            lambda t: self._http.post("executor.listAsyncTasks", data=form, timeout=t),
+        )
+        body = json_of(response)
+        if response.status_code >= 400:
+            raise self._net.http_error(response, body, "Looking up the build task failed")
+        tasks = body.get("data") if isinstance(body, dict) else None
+        first = tasks[0] if isinstance(tasks, list) and tasks else None
+        task_id = checked("task id", first.get("_id"), []) if isinstance(first, dict) else ""
+        if not task_id:
+            raise NoBuildTaskError(
+                f"The Hub lists no build task of {executor}: push it first, or set `task-id`."
+            )
+        return task_id
+
+    @contextmanager
+    def grace(self, seconds: float) -> Iterator[None]:
+        """Allow the calls in the block `seconds` from now even past the run's deadline (the
+        lookup of a push whose answer was lost: finding its task is worth a moment)."""
+        kept = self._net.deadline
+        self._net.deadline = Deadline(max(kept.at, time.monotonic() + seconds))
+        try:
+            yield
+        finally:
+            self._net.deadline = kept
+
     def existing_tag(self, executor: str, tag: str, *, secret: str | None) -> ExistingTag | None:
         """The tag on the Hub (`executor.getPackage`), or None when the Hub has no such tag."""
         body = {"id": executor, "tag": tag, **({"secret": secret} if secret else {})}
@@ -222,7 +257,9 @@ class HubClient:
             ):
                 if response.status_code >= 400:
                     response.read()
-                    refusal = HubError if response.status_code >= 500 else PushRefusedError
+                    refusal = (
+                        PushAnswerLostError if response.status_code >= 500 else PushRefusedError
+                    )
                     raise self._net.http_error(
                         response, json_of(response), "The Hub refused the push", refusal
                     )
@@ -279,6 +316,8 @@ class HubClient:
         verbose: bool = False,
         secret: str | None = None,
         on_progress: ProgressHandler = lambda _: None,
+        replay: bool = True,
+        once: bool = False,
     ) -> BuildResult:
         """Read `executor.queryProgress` until the task ends or the deadline passes.
 
@@ -287,9 +326,15 @@ class HubClient:
         `BuildTimeoutError`, both with the log read so far.
         """
         watch = BuildWatch(
-            task_id, on_progress, self._net.text, lambda text: self._net.text(text, REASON_LIMIT)
+            task_id,
+            on_progress,
+            self._net.text,
+            lambda text: self._net.text(text, REASON_LIMIT),
+            once=once,
         )
-        form = {"replay": "True", "verbose": str(verbose), "id": task_id}
+        # The first stream replays the log only when asked; a reopened one always does (the
+        # lines already seen are skipped by their sequence number).
+        form = {"replay": str(replay), "verbose": str(verbose), "id": task_id}
         if secret:
             form["secret"] = secret
         attempt, doing = 0, "asking for the build status"
@@ -314,6 +359,7 @@ class HubClient:
                             lines += 1
                             if (result := watch.take(line)) is not None:
                                 return result
+                        form["replay"] = "True"
                         attempt = 0  # the stream ended before the task: reopen it
                         on_progress(ProgressEvent(watch.status))
                         if not lines:  # ...but not in a tight loop if it said nothing

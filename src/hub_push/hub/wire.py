@@ -36,11 +36,14 @@ class BuildWatch:
         on_progress: ProgressHandler,
         text: Callable[[str], str],
         reason_text: Callable[[str], str] | None = None,
+        *,
+        once: bool = False,
     ) -> None:
         self.task_id = task_id
         self.on_progress = on_progress
         self.text = text
         self.reason_text = reason_text or text
+        self.once = once  # return the first status reported, finished or not
         self.status: BuildStatus = "pending"
         self.log: list[str] = []
         self.last_sn = 0
@@ -70,6 +73,8 @@ class BuildWatch:
             if reported != self.status:
                 self.status = reported
                 self.on_progress(ProgressEvent(self.status))
+            if self.once:
+                return BuildResult(self.task_id, reported, log=tuple(self.log))
         elif reported == "succeeded":
             result = line.get("result")
             executor = ExecutorResult.from_wire(result) if isinstance(result, dict) else None
