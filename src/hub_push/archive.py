@@ -85,6 +85,8 @@ class Archive:
     path: Path
     md5: str
     size: int
+    #: The sha256 of the same bytes: what a workflow attests (`archive-sha256`).
+    sha256: str = ""
     files: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     #: The entries stored uncompressed (the others are deflated).
@@ -336,13 +338,14 @@ def pack(folder: Path, destination: Path, *, on_progress: Progress | None = None
                     entry.close()
                 entries.append(entry)
             writer.central_directory(entries)
-        digest = md5.hexdigest()
+        digest, sha256 = md5.hexdigest(), md5.sha256()
     finally:
         preparer.close()
         md5.close()
     return Archive(
         path=destination,
         md5=digest,
+        sha256=sha256,
         size=writer.offset,
         files=[entry.name for entry in entries],
         skipped=skipped,

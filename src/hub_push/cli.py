@@ -74,6 +74,7 @@ OPTIONS: dict[str, Option] = {
     "max_archive_size": Option(
         "text", "the largest archive the Hub takes, e.g. 2GiB, 500MB", metavar="SIZE"
     ),
+    "keep_archive": Option("flag", "keep the archive in the workspace (.hub-push/)"),
     "summary": Option("flag", "write the step summary"),
     "github_token": Option(
         "text", "a GitHub token for the pull-request features (prefer HUB_PUSH_GITHUB_TOKEN)"
@@ -94,6 +95,7 @@ OPTIONS: dict[str, Option] = {
     "tag_prefix": Option("text", "with --tag auto: this executor's git tag prefix"),
     "protect_version": Option("flag", "with --tag auto: protect the exact version tag"),
     "if_exists": Option(words(IfExists), "what a protected tag already on the Hub does"),
+    "skip_unchanged": Option("flag", "push nothing when every tag holds this archive"),
     "mode": Option(words(Mode), "push; discover executor folders; or follow a build (status)"),
     "root": Option("text", "with discover: where to look for executors"),
     "changed_since": Option(

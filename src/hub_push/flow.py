@@ -7,10 +7,12 @@ returned SECRET, the executor's ID) stay in locals. Each phase is a log group.
 
 from __future__ import annotations
 
+import shutil
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 from hub_push import github_actions as gha
 from hub_push.archive import Archive, packed
@@ -245,7 +247,7 @@ def _publish(
             archive = stack.enter_context(
                 packed(executor.folder, on_progress=Progress("packed", gha.info))
             )
-            outcome.archive_md5 = archive.md5
+            outcome.archive_md5, outcome.archive_sha256 = archive.md5, archive.sha256
             outcome.archive_size = archive.size
             outcome.archive_files = len(archive.files)
             gha.info(f"{len(archive.files)} files, {archive.size} bytes, md5 {archive.md5}")
@@ -259,13 +261,34 @@ def _publish(
             raise ExecutorError(f"Nothing to push: every file in `{settings.path}` is ignored.")
         if settings.max_archive_size is not None and archive.size > settings.max_archive_size:
             raise _too_large(archive, settings.max_archive_size)
+        if settings.keep_archive:
+            outcome.archive_path = _keep(archive, workspace, plan.push_name)
+            gha.info(f"Kept the archive as {outcome.archive_path} (sha256 {archive.sha256})")
         if plan.dry_run:
             outcome.status = "dry-run"
+            if settings.token or settings.secret:  # what the push would do on the Hub
+                from hub_push.upload import preview
+
+                preview(plan, outcome, plan.push_request(archive.md5), deadline)
             gha.notice("Dry run: the executor is valid and packed; nothing was uploaded.")
             return
         from hub_push.upload import push_and_build  # the network stack: a dry run never loads it
 
         push_and_build(plan, outcome, plan.push_request(archive.md5), archive.path, deadline)
+
+
+#: Where `keep-archive` keeps archives, in the workspace (a later step reads them there: a
+#: Docker action sees the runner's workspace at another path, but relative paths agree).
+KEPT_ARCHIVES = ".hub-push"
+
+
+def _keep(archive: Archive, workspace: Path, name: str) -> str:
+    """Copy the archive into the workspace; its path relative to the workspace."""
+    folder = workspace / KEPT_ARCHIVES
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{name or 'executor'}-{archive.md5[:12]}.zip"
+    shutil.copyfile(archive.path, target)
+    return target.relative_to(workspace).as_posix()
 
 
 def _too_large(archive: Archive, limit: int) -> ArchiveTooLargeError:

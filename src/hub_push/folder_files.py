@@ -17,7 +17,8 @@ import pathspec
 
 from hub_push.errors import ExecutorError, SourceLocation
 
-ALWAYS_IGNORED = (".git", ".jina")
+#: Never packed: git's folder, Jina's, and the archives `keep-archive` keeps in the workspace.
+ALWAYS_IGNORED = (".git", ".jina", ".hub-push")
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,9 @@ class Outcome:
     owner: str = ""
     task_id: str = ""
     archive_md5: str = ""
+    archive_sha256: str = ""
+    #: Where `keep-archive` kept the archive, relative to the workspace ("" when not kept).
+    archive_path: str = ""
     upload_started: bool = False  # once True, the Hub may hold this push
     hub_url: str = ""
     archive_size: int | None = None

@@ -18,6 +18,8 @@ OUTPUT_NAMES = (
     "uses",
     "url",
     "archive-md5",
+    "archive-sha256",
+    "archive-path",
     "secret",
     "result",
     "matrix",
@@ -36,6 +38,8 @@ def outputs(outcome: Outcome) -> dict[str, str]:
         "uses": outcome.uses,
         "url": outcome.url,
         "archive-md5": outcome.archive_md5,
+        "archive-sha256": outcome.archive_sha256,
+        "archive-path": outcome.archive_path,
         "secret": outcome.secret,
     }
     result: dict[str, object] = {
@@ -72,6 +76,8 @@ def why_empty(outcome: Outcome) -> dict[str, str]:
             reasons[name] = "the Hub did not report a build task"
         elif name in ("archive-md5", "secret") and outcome.mode == "status":
             reasons[name] = "`mode: status` uploads nothing"
+        elif name == "archive-path" and outcome.archive_md5:
+            reasons[name] = "only `keep-archive: true` keeps the archive"
         elif name == "matrix":
             reasons[name] = "only `mode: discover` sets it"
         elif outcome.status == "discovered":

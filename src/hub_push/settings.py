@@ -139,6 +139,7 @@ class Settings(BaseSettings):
     dry_run: Flag = False
     preflight: Flag = True
     max_archive_size: Size = None
+    keep_archive: Flag = False
     summary: Flag = True
     github_token: Credential = None
     status_check: Flag = False
@@ -151,6 +152,7 @@ class Settings(BaseSettings):
     tag_prefix: Text = ""
     protect_version: Flag = False
     if_exists: IfExistsWord = "fail"
+    skip_unchanged: Flag = False
     mode: ModeWord = "push"
     root: Text = "."
     changed_since: GitRef = ""

@@ -23,6 +23,7 @@ from hub_push.errors import (
 )
 from hub_push.hub.client import HubClient
 from hub_push.hub.models import PushEvent, PushRequest, PushResult
+from hub_push.hub_check import Decision, OnTheHub, decide, tags_of
 from hub_push.outcome import Outcome
 from hub_push.plan import Plan
 from hub_push.progress import Progress
@@ -48,50 +49,109 @@ def push_and_build(
     with HubClient(
         settings.hub_url, token, deadline=deadline, scrub=gha.redact, say=gha.info
     ) as hub:
+        user = ""
         if token:
             with gha.group("Login"):
-                user = hub.whoami()
-                gha.info(f"Pushing as {user.name} to {settings.hub_url}")
-        if settings.if_exists == "skip" and request.protected_tags:
-            with gha.group("Tags already on the Hub"):
-                if _already_released(hub, outcome, request):
+                user = hub.whoami().name
+                gha.info(f"Pushing as {user} to {settings.hub_url}")
+        if token or request.secret:  # a first publish has nothing to ask the Hub
+            with gha.group("On the Hub"):
+                decision = _ask_first(hub, settings, request, user)
+                if _decided(decision, outcome):
                     return
         _upload_and_follow(hub, settings, outcome, request, archive)
+        if outcome.status == "succeeded":
+            _verify(hub, request, outcome)
 
 
-def _already_released(hub: HubClient, outcome: Outcome, request: PushRequest) -> bool:
-    """`if-exists: skip`: True (the run is `skipped`) when every protected tag is on the Hub
-    with this very archive; a tag holding other content is refused, naming it."""
-    found = {
-        tag: hub.existing_tag(request.id, tag, secret=request.secret)
-        for tag in request.protected_tags
+def _ask_first(hub: HubClient, settings: Settings, request: PushRequest, user: str) -> Decision:
+    """What the Hub holds for this push, and what to do about it, said in the log."""
+    executor = hub.executor_on_hub(request.id, secret=request.secret)
+    tags = {
+        tag: hub.existing_tag(request.id, tag, secret=request.secret) if executor else None
+        for tag in tags_of(request)
     }
-    missing = [tag for tag, existing in found.items() if existing is None]
-    if missing:
-        gha.info(f"Not on the Hub yet: {', '.join(missing)}; pushing.")
+    decision = decide(
+        request,
+        OnTheHub(executor, tags),
+        user=user,
+        if_exists=settings.if_exists,
+        skip_unchanged=settings.skip_unchanged,
+    )
+    for line in decision.lines:
+        gha.info(line)
+    for warning in decision.warnings:
+        gha.warning(warning, title="if-exists")
+    return decision
+
+
+def _decided(decision: Decision, outcome: Outcome) -> bool:
+    """Refuse (raise) or skip (True) before the upload, as the Hub's answer says."""
+    if decision.action == "refuse":
+        raise PushRefusedError(decision.reason, code=decision.code)
+    if decision.action != "skip":
         return False
-    existing = [e for e in found.values() if e is not None]
-    for tag, tagged in found.items():
-        if tagged is not None and tagged.md5 and tagged.md5 != request.md5sum:
-            raise PushRefusedError(
-                f"Tag `{tag}` of {request.id} is already on the Hub with other content "
-                f"(archive md5 {tagged.md5}, this one {request.md5sum}); a protected tag can "
-                "never be pushed again.",
-                code=40901,
-            )
-    unknown = [tag for tag, tagged in found.items() if tagged is not None and not tagged.md5]
-    if unknown:
-        gha.warning(
-            f"The Hub does not say which archive {', '.join(unknown)} holds: skipped without "
-            "comparing the content.",
-            title="if-exists",
-        )
-    outcome.record_executor(existing[0].executor)
+    if decision.executor is not None:
+        outcome.record_executor(decision.executor)
     outcome.status = "skipped"
-    listed = ", ".join(f"`{tag}`" for tag in found)
-    outcome.remarks.append(f"Already on the Hub with this archive: {listed}. Nothing was uploaded.")
-    gha.notice(f"Already released with this archive: {listed}; nothing to push.", title="if-exists")
+    outcome.remarks.append(decision.reason)
+    gha.notice(decision.reason, title="Nothing to push")
     return True
+
+
+def _verify(hub: HubClient, request: PushRequest, outcome: Outcome) -> None:
+    """After the build: does the Hub serve the archive uploaded? Never turns a push red."""
+    tag = tags_of(request)[0]
+    secret = request.secret or outcome.secret or None
+    try:
+        held = hub.existing_tag(outcome.executor_id or request.id, tag, secret=secret)
+    except HubError as error:
+        outcome.remarks.append(f"Not verified: the Hub could not be asked about `{tag}` ({error}).")
+        return
+    if held is None or not held.md5:
+        outcome.remarks.append(
+            f"Not verified: the Hub does not report which archive `{tag}` holds."
+        )
+    elif held.md5 == request.md5sum:
+        outcome.remarks.append(
+            f"Verified: the Hub serves this archive (md5 {held.md5}) as `{tag}`."
+        )
+    else:
+        message = (
+            f"The Hub reports archive md5 {held.md5} for `{tag}`, not the {request.md5sum} "
+            "uploaded (how the Hub reports this is not documented; the push stands)."
+        )
+        outcome.warnings.append(message)
+        gha.warning(message, title="Jina Hub")
+
+
+def preview(plan: Plan, outcome: Outcome, request: PushRequest, deadline: Deadline) -> None:
+    """A dry run with a credential: what this push would do on the Hub, as remarks. A Hub that
+    cannot be asked is a warning; the run stays a dry run."""
+    settings = plan.settings
+    token = settings.token.get_secret_value() if settings.token else None
+    try:
+        with (
+            gha.group("On the Hub (dry run)"),
+            HubClient(
+                settings.hub_url, token, deadline=deadline, scrub=gha.redact, say=gha.info
+            ) as hub,
+        ):
+            user = hub.whoami().name if token else ""
+            decision = _ask_first(hub, settings, request, user)
+    except HubError as error:
+        gha.warning(
+            f"The Hub could not be asked what this push would do ({error}); the dry run goes on "
+            "without it.",
+            title="Dry run",
+        )
+        return
+    moves = "; ".join(decision.lines)
+    outcome.remarks.append(f"On the Hub, this push would set: {moves}.")
+    if decision.action == "refuse":
+        outcome.remarks.append(f"The push would be refused: {decision.reason}")
+    elif decision.action == "skip":
+        outcome.remarks.append(f"The push would do nothing: {decision.reason}")
 
 
 def _upload_and_follow(
@@ -110,7 +170,7 @@ def _upload_and_follow(
             )
         except PushAnswerLostError as lost:
             result = None
-            task_id = lost.task_id or _task_of_lost_push(hub, request, started, lost)
+            task_id = _task_of_lost_push(hub, request, started, lost)
         finally:
             for event in events:
                 if event.secret:
@@ -177,7 +237,22 @@ def _task_of_lost_push(
 ) -> str:
     """The build task of a push whose answer was lost, found on the Hub (the push is never
     sent again); an error that says what happened when it cannot be found."""
-    if not (hub.has_login or request.secret):
+    anonymous = not (hub.has_login or request.secret)
+    title = "Jina Hub: the push's answer was lost"
+    if lost.task_id:
+        gha.warning(
+            f"{lost} It was not sent again; following the build task {lost.task_id} it had "
+            "named."
+            + (
+                " Without a login that answer held the new executor's only SECRET, which is "
+                "lost: the executor can't be updated without a login."
+                if anonymous
+                else ""
+            ),
+            title=title,
+        )
+        return lost.task_id
+    if anonymous:
         raise HubError(
             f"{lost} It was not sent again. Without a login the Hub's answer held the new "
             f"executor's only SECRET, so the push cannot be looked up: the Hub may have created "
@@ -186,7 +261,7 @@ def _task_of_lost_push(
         ) from None
     gha.warning(
         f"{lost} It was not sent again; looking on the Hub for the build task it started.",
-        title="Jina Hub: the push's answer was lost",
+        title=title,
     )
     with hub.grace(LOST_ANSWER_GRACE):
         task_id = hub.find_task(request.id, commit_id="", since=started, secret=request.secret)

@@ -349,3 +349,14 @@ def test_a_file_name_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
         pack(folder, tmp_path / "out.zip")
     assert caught.value.location is not None
     assert caught.value.location.file.endswith("caf\ufffd.txt")
+
+
+def test_the_sha256_is_of_the_very_bytes_written(
+    make_executor: MakeExecutor, tmp_path: Path
+) -> None:
+    folder = make_executor(files={"a.txt": "text " * 1000})
+    (folder / "w.bin").write_bytes(os.urandom(3 * CHUNK))
+    archive = pack(folder, tmp_path / "a.zip")
+    written = archive.path.read_bytes()
+    assert archive.sha256 == hashlib.sha256(written).hexdigest()
+    assert archive.md5 == hashlib.md5(written).hexdigest()  # noqa: S324

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -33,6 +34,7 @@ from hub_push.hub.models import (
     BuildResult,
     ExecutorResult,
     ExistingTag,
+    HubExecutor,
     ProgressEvent,
     PushEvent,
     PushRequest,
@@ -51,6 +53,8 @@ from hub_push.hub.transport import (
 from hub_push.hub.wire import (
     BuildWatch,
     ProgressHandler,
+    existing_tag,
+    hub_executor,
     message_of,
     push_event,
     status_code_of,
@@ -123,6 +127,21 @@ class HubClient:
             raise HubError("The Hub's login check answered without a valid user name.")
         return User(name=name)
 
+    def _tasks(self, executor: str, page: int, secret: str | None) -> list[Any]:
+        """The newest `page` build tasks of `executor` (`executor.listAsyncTasks`)."""
+        form = {"id": executor, "sort": "-createdAt", "pageSize": str(page)}
+        if secret:
+            form["secret"] = secret
+        response = self._net.retrying(
+            "the build task lookup",
+            lambda t: self._http.post("executor.listAsyncTasks", data=form, timeout=t),
+        )
+        body = json_of(response)
+        if response.status_code >= 400:
+            raise self._net.http_error(response, body, "Looking up the build task failed")
+        tasks = body.get("data") if isinstance(body, dict) else None
+        return tasks if isinstance(tasks, list) else []
+
     def find_task(
         self, executor: str, *, commit_id: str, since: datetime, secret: str | None = None
     ) -> str:
@@ -133,19 +152,8 @@ class HubClient:
         several were (another push of the same executor ran at once), the Hub's list can't
         tell which is ours, and that is an error rather than a guess.
         """
-        form = {"id": executor, "sort": "-createdAt", "pageSize": "10"}
-        if secret:
-            form["secret"] = secret
         for attempt in range(1, 4):  # the task may be listed a moment after the push
-            response = self._net.retrying(
-                "the build task lookup",
-                lambda t: self._http.post("executor.listAsyncTasks", data=form, timeout=t),
-            )
-            body = json_of(response)
-            if response.status_code >= 400:
-                raise self._net.http_error(response, body, "Looking up the build task failed")
-            tasks = body.get("data") if isinstance(body, dict) else None
-            ours = tasks_of_this_push(tasks if isinstance(tasks, list) else [], commit_id, since)
+            ours = tasks_of_this_push(self._tasks(executor, 10, secret), commit_id, since)
             if len(ours) == 1:
                 return ours[0]
             if len(ours) > 1:
@@ -160,18 +168,7 @@ class HubClient:
     def newest_task(self, executor: str, *, secret: str | None = None) -> str:
         """The newest build task of `executor` (`executor.listAsyncTasks`, as `jina hub status
         PATH` finds it), or `NoBuildTaskError`."""
-        form = {"id": executor, "sort": "-createdAt", "pageSize": "1"}
-        if secret:
-            form["secret"] = secret
-        response = self._net.retrying(
-            "the build task lookup",
-            lambda t: self._http.post("executor.listAsyncTasks", data=form, timeout=t),
-        )
-        body = json_of(response)
-        if response.status_code >= 400:
-            raise self._net.http_error(response, body, "Looking up the build task failed")
-        tasks = body.get("data") if isinstance(body, dict) else None
-        first = tasks[0] if isinstance(tasks, list) and tasks else None
+        first = next(iter(self._tasks(executor, 1, secret)), None)
         task_id = checked("task id", first.get("_id"), []) if isinstance(first, dict) else ""
         if not task_id:
             raise NoBuildTaskError(
@@ -179,35 +176,38 @@ class HubClient:
             )
         return task_id
 
-    @contextmanager
-    def grace(self, seconds: float) -> Iterator[None]:
+    def grace(self, seconds: float) -> AbstractContextManager[None]:
         """Allow the calls in the block `seconds` from now even past the run's deadline (the
         lookup of a push whose answer was lost: finding its task is worth a moment)."""
-        kept = self._net.deadline
-        self._net.deadline = Deadline(max(kept.at, time.monotonic() + seconds))
-        try:
-            yield
-        finally:
-            self._net.deadline = kept
+        return self._net.grace(seconds)
 
-    def existing_tag(self, executor: str, tag: str, *, secret: str | None) -> ExistingTag | None:
-        """The tag on the Hub (`executor.getPackage`), or None when the Hub has no such tag."""
-        body = {"id": executor, "tag": tag, **({"secret": secret} if secret else {})}
+    def _package(self, body: dict[str, str], doing: str) -> dict[str, Any] | None:
+        """`executor.getPackage`'s data, or None when the Hub has no such executor or tag."""
         response = self._net.retrying(
-            "checking the tags already on the Hub",
-            lambda t: self._http.post("executor.getPackage", json=body, timeout=t),
+            doing, lambda t: self._http.post("executor.getPackage", json=body, timeout=t)
         )
         answer = json_of(response)
         if response.status_code == 404:
             return None
         if response.status_code >= 400:
-            raise self._net.http_error(response, answer, "Checking the tags on the Hub failed")
+            raise self._net.http_error(response, answer, f"{doing[:1].upper()}{doing[1:]} failed")
         data = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(data, dict):
-            raise HubError("The Hub answered the tag check without the executor's data.")
-        package = data.get("package")
-        md5 = package.get("md5") if isinstance(package, dict) else None
-        return ExistingTag(executor=ExecutorResult.from_wire(data), md5=checked("md5", md5, []))
+            raise HubError(f"The Hub answered {doing} without the executor's data.")
+        return data
+
+    def executor_on_hub(self, executor: str, *, secret: str | None) -> HubExecutor | None:
+        """The executor as the Hub has it (owner, tags, protected tags), or None when the
+        Hub has none by that name (or none this login may read)."""
+        body = {"id": executor, **({"secret": secret} if secret else {})}
+        data = self._package(body, "asking the Hub about the executor")
+        return hub_executor(data) if data is not None else None
+
+    def existing_tag(self, executor: str, tag: str, *, secret: str | None) -> ExistingTag | None:
+        """The tag on the Hub (`executor.getPackage`), or None when the Hub has no such tag."""
+        body = {"id": executor, "tag": tag, **({"secret": secret} if secret else {})}
+        data = self._package(body, "checking the tags already on the Hub")
+        return existing_tag(data) if data is not None else None
 
     # -- the upload ----------------------------------------------------------------------------
 

@@ -145,11 +145,21 @@ class ProgressEvent:
 
 @dataclass(frozen=True)
 class ExistingTag:
-    """A tag already on the Hub: the executor, and the md5 of the archive the tag holds
-    ("" when the Hub does not say)."""
+    """A tag already on the Hub: the executor, the md5 of the archive the tag holds ("" when
+    the Hub does not say), and the build-env names it was built with (None: not reported)."""
 
     executor: ExecutorResult
     md5: str
+    build_env: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class HubExecutor:
+    """An executor the Hub has: who owns it, its tags, and which of them are protected."""
+
+    executor: ExecutorResult
+    tags: tuple[str, ...] = ()
+    protected_tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO, Any, TypeVar, cast
 
@@ -78,6 +79,16 @@ class Transport:
 
     def close(self) -> None:
         self.http.close()
+
+    @contextmanager
+    def grace(self, seconds: float) -> Iterator[None]:
+        """Allow the calls in the block `seconds` from now, even past the run's deadline."""
+        kept = self.deadline
+        self.deadline = Deadline(max(kept.at, time.monotonic() + seconds))
+        try:
+            yield
+        finally:
+            self.deadline = kept
 
     # -- limits --------------------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ from hub_push.hub.models import (
     BuildResult,
     BuildStatus,
     ExecutorResult,
+    ExistingTag,
+    HubExecutor,
     ProgressEvent,
     PushEvent,
     checked,
@@ -172,3 +174,31 @@ def log_entry(line: dict[str, Any]) -> tuple[int, str] | None:
     subject = inner.get("subject")
     text = payload if isinstance(payload, str) else json.dumps(payload)
     return sn, f"[{subject}] {text}" if subject else text
+
+
+def existing_tag(data: dict[str, Any]) -> ExistingTag:
+    """What `executor.getPackage` says a tag holds: the archive's md5, its build-env names."""
+    package = data.get("package")
+    md5 = package.get("md5") if isinstance(package, dict) else None
+    commit = data.get("commit")
+    params = commit.get("commitParams") if isinstance(commit, dict) else None
+    env = params.get("buildEnv") if isinstance(params, dict) else None
+    names = tuple(str(name) for name in env) if isinstance(env, dict | list) else None
+    return ExistingTag(
+        executor=ExecutorResult.from_wire(data), md5=checked("md5", md5, []), build_env=names
+    )
+
+
+def hub_executor(data: dict[str, Any]) -> HubExecutor:
+    """What `executor.getPackage` says of the executor: owner, tags, protected tags."""
+
+    def tags(key: str) -> tuple[str, ...]:
+        found = data.get(key)
+        listed = found if isinstance(found, list) else []
+        return tuple(tag for tag in (checked("tag", t, []) for t in listed) if tag)
+
+    return HubExecutor(
+        executor=ExecutorResult.from_wire(data),
+        tags=tags("tags"),
+        protected_tags=tags("protectedTags"),
+    )
