@@ -55,6 +55,7 @@ lint: setup
 ## bench: hub-push vs the official client on 100 MiB-1 GiB executors (~5 min; bench/results/)
 bench: setup sdk-venv
 	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/discover_scale.py
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 ## lock: regenerate requirements/*.lock (hash-pinned image dependencies) from pyproject.toml

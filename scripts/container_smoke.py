@@ -1186,6 +1186,8 @@ _LATER_STEP_NAMES = {
     "EXECUTOR_NAME": "executor-name",
     "TAGS": "tags",
     "USES": "uses",
+    "ARCHIVE_SHA256": "archive-sha256",
+    "KEPT_SHA256": "kept-sha256",
 }
 
 

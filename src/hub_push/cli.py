@@ -93,16 +93,21 @@ OPTIONS: dict[str, Option] = {
         "text", "a token that may write repository secrets, for --save-secret-as"
     ),
     "tag_prefix": Option("text", "with --tag auto: this executor's git tag prefix"),
+    "tag_suffix": Option("text", "appended to every tag of the push, e.g. -gpu"),
     "protect_version": Option("flag", "with --tag auto: protect the exact version tag"),
     "if_exists": Option(words(IfExists), "what a protected tag already on the Hub does"),
     "skip_unchanged": Option("flag", "push nothing when every tag holds this archive"),
-    "mode": Option(words(Mode), "push; discover executor folders; or follow a build (status)"),
+    "mode": Option(
+        words(Mode), "push; discover executor folders; follow a build (status); report a matrix"
+    ),
     "root": Option("text", "with discover: where to look for executors"),
     "changed_since": Option(
         "text", "with discover: only executors changed since this commit or ref", metavar="REF"
     ),
     "task_id": Option("text", "with status: the build task (default: the newest of the executor)"),
     "replay": Option("flag", "with status: the build log from its first line (default: on)"),
+    "results": Option("text", "with report: the folder of the matrix jobs' result files"),
+    "matrix": Option("text", "with report: discover's matrix, so a missing job shows as failed"),
 }
 
 
@@ -136,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None) -> dict[str, object]:
     """CLI flags, mirroring the action's inputs; only the flags given are returned."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:1] in (["discover"], ["status"]):  # `hub-push status …`: `--mode status …`
+    if arguments[:1] in (["discover"], ["status"], ["report"]):  # `hub-push status`: a mode
         arguments = ["--mode", arguments[0], *arguments[1:]]
     return dict(vars(build_parser().parse_args(arguments)))
 
@@ -203,7 +208,7 @@ def _report(
     like any other; one after it changes no result, and gives GitHub at most a few seconds."""
     from hub_push import outputs, summary
 
-    outputs.report(outcome)
+    outputs.report(outcome, _result_file(outcome, plan))
     settings = plan.settings if plan else None
     saved = github.save_secret(outcome) if github else []
     notes = [f"Saved as repository secrets: {', '.join(f'`{n}`' for n in saved)}."] if saved else []
@@ -230,6 +235,20 @@ def _report(
             title="Jina Hub push",
         )
     return 0 if outcome.ok and not outcome.error and not cancel.signal and not lost else 1
+
+
+def _result_file(outcome: Outcome, plan: Plan | None) -> str:
+    """On the runner, a push or status run leaves its result for `mode: report` (its path
+    relative to the workspace, "" when none was written)."""
+    if plan is None or plan.mode not in ("push", "status") or not plan.context.on_runner:
+        return ""
+    from hub_push import report
+
+    try:
+        return report.write(outcome, plan.context, plan.settings.tag_suffix)
+    except OSError as error:
+        gha.warning(f"The result file could not be written: {error}", title="mode: report")
+        return ""
 
 
 def _secret_not_saved(outcome: Outcome, settings: Settings | None, saved: list[str]) -> str:

@@ -50,13 +50,46 @@ _ZERO_SHA = re.compile(r"0{40}|0{64}")
 
 @dataclass(frozen=True)
 class FoundExecutor:
-    """An executor folder: `path` is POSIX and relative to the discovery's base folder."""
+    """An executor folder, one variant of it: `path` is POSIX and relative to the discovery's
+    base folder; a variant other than `default` is built from its own Dockerfile and pushed
+    with its own tag suffix (`Dockerfile.gpu` → `gpu`, tags `…-gpu`)."""
 
     path: str
     name: str
+    variant: str = "default"
+    dockerfile: str = ""  # relative to the folder; "" for the default variant
+    tag_suffix: str = ""
 
     def matrix_entry(self) -> dict[str, str]:
-        return {"path": self.path, "name": self.name}
+        return {
+            "path": self.path,
+            "name": self.name,
+            "variant": self.variant,
+            "dockerfile": self.dockerfile,
+            "tag-suffix": self.tag_suffix,
+        }
+
+
+#: A variant's Dockerfile: `Dockerfile.gpu` or `gpu.Dockerfile` (Jina's two spellings).
+_VARIANT_FILE = re.compile(r"Dockerfile\.([A-Za-z0-9_-]{1,32})|([A-Za-z0-9_-]{1,32})\.Dockerfile")
+
+
+def variants(folder: Path, path: str, name: str) -> list[FoundExecutor]:
+    """The rows of one executor folder: the default one (when it has a `Dockerfile`, or no
+    Dockerfile at all) and one per variant Dockerfile, in name order."""
+    try:
+        files = sorted(entry.name for entry in os.scandir(folder) if entry.is_file())
+    except OSError:
+        files = []
+    found = []
+    for file in files:
+        match = _VARIANT_FILE.fullmatch(file)
+        if match:
+            variant = match.group(1) or match.group(2)
+            found.append(FoundExecutor(path, name, variant, file, f"-{variant}"))
+    if "Dockerfile" in files or not found:
+        found.insert(0, FoundExecutor(path, name))
+    return found
 
 
 @dataclass(frozen=True)
@@ -105,7 +138,10 @@ def discover(
 
     warnings: list[str] = []
     folders = _executor_folders(top, base_folder, warnings)
-    found = tuple(FoundExecutor(_relative(folder, base_folder), name) for folder, name in folders)
+    rows = [
+        (folder, variants(folder, _relative(folder, base_folder), name)) for folder, name in folders
+    ]
+    found = tuple(row for _, folder_rows in rows for row in folder_rows)
 
     base = (changed_since or "").strip()
     if not base:
@@ -123,14 +159,17 @@ def discover(
             touched = _touched_folders(changed)
             selected = tuple(
                 executor
-                for (folder, _), executor in zip(folders, found, strict=True)
+                for folder, folder_rows in rows
+                for executor in folder_rows
                 if _relative(folder, top) in touched
             )
             note = f"{len(selected)} of {_count(found)} changed since `{base}`"
 
     names: dict[str, list[str]] = {}
-    for executor in selected:
-        names.setdefault(executor.name, []).append(executor.path)
+    for executor in selected:  # one folder's variants share a name on purpose
+        paths = names.setdefault(executor.name + executor.tag_suffix, [])
+        if executor.path not in paths:
+            paths.append(executor.path)
     for name, paths in names.items():
         if len(paths) > 1:
             warnings.append(

@@ -140,8 +140,29 @@ def run(
             _discover(plan, outcome)
         elif plan.mode == "status":
             _status(plan, outcome, deadline, on_started)
+        elif plan.mode == "report":
+            _report(plan, outcome, on_started)
         else:
             _publish(plan, outcome, deadline, on_started)
+
+
+def _report(plan: Plan, outcome: Outcome, on_started: Callable[[str], None]) -> None:
+    """`mode: report`: the matrix's result files, as one report with the worst status."""
+    from hub_push import report
+
+    with gha.group("Report"):
+        on_started("report")
+        folder = folder_in_workspace(
+            plan.settings.results, plan.context.workspace, input_name="results"
+        )
+        if not folder.is_dir():
+            raise InputError("results", f"`{plan.settings.results}` is not a folder")
+        rows = report.read(folder, plan.context, plan.settings.matrix)
+        for row in rows:
+            gha.info(f"{row.executor} ({row.variant}): {row.build_status} {row.note}".rstrip())
+        outcome.report_rows = rows
+        outcome.status = report.worst(rows)
+        outcome.remarks.append(f"{len(rows)} result{'s' if len(rows) != 1 else ''} of this run.")
 
 
 def _status(

@@ -101,6 +101,9 @@ class GitHubFeatures:
     secret_token: str = ""  # saves them; empty: `token`
     #: `mode: status`: complete the check run a push left `in_progress`, not a new one.
     resume: bool = False
+    #: The variant's tag suffix (`-gpu`): a variant has a status, check run and comment of its
+    #: own (`hub-push/NAME-gpu`).
+    variant: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class GitHubContext:
     server_url: str = DEFAULT_SERVER_URL
     repository: str = ""  # owner/name
     run_id: str = ""
+    run_attempt: str = ""
     event_name: str = ""
     sha: str = ""
     pr_number: int | None = None
@@ -158,6 +162,7 @@ class GitHubContext:
             server_url=(environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/"),
             repository=repository,
             run_id=environ.get("GITHUB_RUN_ID", ""),
+            run_attempt=environ.get("GITHUB_RUN_ATTEMPT", ""),
             event_name=environ.get("GITHUB_EVENT_NAME", ""),
             sha=environ.get("GITHUB_SHA", ""),
             pr_number=pr_number,

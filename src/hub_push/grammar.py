@@ -148,6 +148,11 @@ SAVE_SECRET_AS = Rule(
     "must be a secret name prefix: upper-case letters, digits and `_`, starting with a "
     "letter, not with `GITHUB_`",
 )
+#: What `tag-suffix` may append (`-gpu`): what a tag may hold.
+TAG_SUFFIX = Rule(
+    re.compile(r"[A-Za-z0-9_.-]{1,64}"),
+    "may hold only letters, digits, `_`, `.` and `-` (at most 64 characters), such as `-gpu`",
+)
 #: A build task's id, as the Hub names it (the `task-id` output of a push).
 TASK_ID = Rule(HUB_NAMES["task id"], "must be a build task's id: 24 hexadecimal characters")
 CHANGED_SINCE = Rule(
@@ -221,7 +226,7 @@ def parse_bool(value: object) -> bool:
 
 Visibility = Literal["public", "private"]
 IfExists = Literal["fail", "skip"]
-Mode = Literal["push", "discover", "status"]
+Mode = Literal["push", "discover", "status", "report"]
 
 
 def words(choice: object) -> tuple[str, ...]:

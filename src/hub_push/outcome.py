@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from hub_push.errors import HubPushError, SourceLocation
 from hub_push.hub.models import ExecutorResult
@@ -85,6 +85,8 @@ class Outcome:
     #: What people should read about how the run went (why it skipped, what it found).
     remarks: list[str] = field(default_factory=list)
     matrix: str = ""  # `mode: discover`: the executors found, as a strategy.matrix JSON
+    #: `mode: report`: one row per executor (variant) of the matrix.
+    report_rows: tuple[Any, ...] = ()
     log: tuple[str, ...] = ()
     started: float = field(default_factory=time.monotonic)
     duration: float = 0.0

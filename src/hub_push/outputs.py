@@ -22,11 +22,12 @@ OUTPUT_NAMES = (
     "archive-path",
     "secret",
     "result",
+    "result-file",
     "matrix",
 )
 
 
-def outputs(outcome: Outcome) -> dict[str, str]:
+def outputs(outcome: Outcome, result_file: str = "") -> dict[str, str]:
     """Every output, always: an unknown value is an empty string (see `why_empty`)."""
     values = {
         "task-id": outcome.task_id,
@@ -50,12 +51,17 @@ def outputs(outcome: Outcome) -> dict[str, str]:
         protected_tags=list(outcome.protected_tags),
         error=outcome.error,
     )
+    if outcome.report_rows:  # `mode: report`: the worst status and every row
+        from hub_push.report import result as report_result
+
+        result = report_result(outcome.report_rows)
     values["result"] = json.dumps(result, sort_keys=True)
+    values["result-file"] = result_file
     values["matrix"] = outcome.matrix
     return values
 
 
-def why_empty(outcome: Outcome) -> dict[str, str]:
+def why_empty(outcome: Outcome, result_file: str = "") -> dict[str, str]:
     """For each empty output, the reason, so the log says why instead of leaving a blank."""
     uploaded = outcome.upload_started
     if outcome.mode == "status":
@@ -67,7 +73,7 @@ def why_empty(outcome: Outcome) -> dict[str, str]:
     else:
         default = "the Hub did not report it"
     reasons: dict[str, str] = {}
-    for name, value in outputs(outcome).items():
+    for name, value in outputs(outcome, result_file).items():
         if value:
             continue
         if name == "secret" and uploaded:
@@ -78,6 +84,8 @@ def why_empty(outcome: Outcome) -> dict[str, str]:
             reasons[name] = "`mode: status` uploads nothing"
         elif name == "archive-path" and outcome.archive_md5:
             reasons[name] = "only `keep-archive: true` keeps the archive"
+        elif name == "result-file":
+            reasons[name] = "written on the runner by a push or a status run"
         elif name == "matrix":
             reasons[name] = "only `mode: discover` sets it"
         elif outcome.status == "discovered":
@@ -87,12 +95,12 @@ def why_empty(outcome: Outcome) -> dict[str, str]:
     return reasons
 
 
-def report(outcome: Outcome) -> None:
+def report(outcome: Outcome, result_file: str = "") -> None:
     """Write every output (in the Result log group), with the reasons for empty ones."""
     with gha.group("Result"):
-        gha.set_outputs(outputs(outcome))
+        gha.set_outputs(outputs(outcome, result_file))
         by_reason: dict[str, list[str]] = {}
-        for name, reason in why_empty(outcome).items():
+        for name, reason in why_empty(outcome, result_file).items():
             by_reason.setdefault(reason, []).append(name)
         for reason, names in by_reason.items():
             gha.info(f"empty output{'s' if len(names) > 1 else ''} {', '.join(names)}: {reason}")

@@ -18,9 +18,9 @@ from executor_rules import FolderFacts, read_folder
 from hub_push.errors import ExecutorError, HubPushError, InputError, InputErrors
 from hub_push.executor import folder_in_workspace, require_folder
 from hub_push.github_context import GitHubContext, GitHubFeatures
-from hub_push.grammar import Mode
+from hub_push.grammar import MAX_TAG_LENGTH, TAG, Mode
 from hub_push.hub.models import PushRequest
-from hub_push.ref_tags import AUTO, RefTagsError, derive_tags, split_auto
+from hub_push.ref_tags import AUTO, LATEST, RefTagsError, derive_tags, split_auto
 from hub_push.settings import Settings
 
 
@@ -114,6 +114,10 @@ def make_plan(settings: Settings, context: GitHubContext, target: Target = Targe
         return Plan(settings, context, "discover", github=github)
     if settings.mode == "status":  # it reads, never pushes: no dry run, no credential rule
         return Plan(settings, context, "status", github=github, target=target)
+    if settings.mode == "report":  # one status `hub-push`, one comment, for the whole matrix
+        if not settings.results:
+            raise InputError("results", "is empty: `mode: report` reads the result files there")
+        return Plan(settings, context, "report", github=github)
     remarks: list[str] = []
     tags, protected = _tags(settings, context, remarks)
     if tags is None:
@@ -193,7 +197,7 @@ def _tags(
     (the reason is the last remark)."""
     has_auto, explicit = split_auto(settings.tags)
     if not has_auto:
-        return tuple(settings.tags), tuple(settings.protected_tags)
+        return _suffixed(settings, tuple(settings.tags), tuple(settings.protected_tags), ())
     try:
         derived = derive_tags(
             context.tag_ref,
@@ -207,9 +211,42 @@ def _tags(
         remarks.append(f"Not for this executor: {derived.skipped_reason}")
         return None, ()
     protected = tuple(dict.fromkeys([*derived.protected, *settings.protected_tags]))
-    shown = ", ".join(derived.tags) + (f" (protected: {', '.join(protected)})" if protected else "")
+    # Tags made from a branch, a pull request or a non-version git tag may be cut to make room.
+    cuttable = derived.tags if derived.kind in ("branch", "pull-request", "tag") else ()
+    tags, protected = _suffixed(settings, derived.tags, protected, cuttable)
+    shown = ", ".join(tags) + (f" (protected: {', '.join(protected)})" if protected else "")
     remarks.append(f"`tags: {AUTO}` on {context.tag_ref or 'no git ref'}: {shown}.")
-    return derived.tags, protected
+    return tags, protected
+
+
+def _suffixed(
+    settings: Settings,
+    tags: tuple[str, ...],
+    protected: tuple[str, ...],
+    cuttable: tuple[str, ...],
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`tag-suffix` appended to every tag of the push, `latest` and protected ones included
+    (no tags at all: `latest` and the suffix, sent explicitly). A `cuttable` tag is cut to
+    make room; any other that becomes invalid is an input error."""
+    suffix = settings.tag_suffix
+    if not suffix:
+        return tags, protected
+    if not tags and not protected:
+        tags = (LATEST,)
+
+    def add(tag: str) -> str:
+        full = tag + suffix
+        if len(full) > MAX_TAG_LENGTH and tag in cuttable:
+            full = tag[: MAX_TAG_LENGTH - len(suffix)].rstrip(".-") + suffix
+        if not TAG.matches(full):
+            raise InputError(
+                "tag-suffix",
+                f"makes the tag `{full}`, which {TAG.message.removeprefix('is ')}: shorten the "
+                "tag or the suffix",
+            )
+        return full
+
+    return tuple(add(tag) for tag in tags), tuple(add(tag) for tag in protected)
 
 
 def _github_features(settings: Settings) -> GitHubFeatures | None:
@@ -222,9 +259,10 @@ def _github_features(settings: Settings) -> GitHubFeatures | None:
         check_run=settings.check_run,
         comment=settings.comment,
         sha=settings.sha,
-        context=settings.status_context,
         save_secret_as=settings.save_secret_as,
+        context=settings.status_context or ("hub-push" if settings.mode == "report" else ""),
         resume=settings.mode == "status",
+        variant=settings.tag_suffix,
         secret_token=(
             settings.save_secret_token.get_secret_value() if settings.save_secret_token else ""
         ),

@@ -89,6 +89,7 @@ Sha = Annotated[str, _TRIMMED, AfterValidator(grammar.SHA.check)]
 StatusContext = Annotated[str, _TRIMMED, AfterValidator(grammar.STATUS_CONTEXT.check)]
 SecretPrefix = Annotated[str, _TRIMMED, AfterValidator(grammar.SAVE_SECRET_AS.check)]
 GitRef = Annotated[str, _TRIMMED, AfterValidator(grammar.CHANGED_SINCE.check)]
+TagSuffix = Annotated[str, _TRIMMED, AfterValidator(grammar.TAG_SUFFIX.check)]
 TaskId = Annotated[str, _TRIMMED, AfterValidator(grammar.TASK_ID.check)]
 Flag = Annotated[bool, BeforeValidator(grammar.parse_bool)]
 Tags = Annotated[list[str], NoDecode, BeforeValidator(grammar.parse_tags)]
@@ -150,6 +151,7 @@ class Settings(BaseSettings):
     save_secret_as: SecretPrefix = ""
     save_secret_token: Credential = None
     tag_prefix: Text = ""
+    tag_suffix: TagSuffix = ""
     protect_version: Flag = False
     if_exists: IfExistsWord = "fail"
     skip_unchanged: Flag = False
@@ -158,6 +160,8 @@ class Settings(BaseSettings):
     changed_since: GitRef = ""
     task_id: TaskId = ""
     replay: Flag = True
+    results: Text = ""
+    matrix: Text = ""
 
     @property
     def all_tags(self) -> list[str]:

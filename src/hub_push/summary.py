@@ -60,6 +60,8 @@ def render(
     """The Markdown section for this run (`inputs` None: they could not be read). `notes` and
     `alerts` are lines other reporters add (already safe Markdown: the saved secrets' names, a
     SECRET that could not be saved); `secret_saved` leaves out how to keep the SECRET."""
+    if outcome.report_rows:
+        return _report(outcome)
     described = dict(inputs or ())
     where = described.get("root") if outcome.status == "discovered" else described.get("path")
     name = outcome.executor_name or where
@@ -152,3 +154,27 @@ def _keep_the_secret(name: str) -> str:
         "<code>GITHUB_TOKEN</code> cannot write secrets), or let hub-push do it with "
         "<code>save-secret-as</code>:\n\n```yaml\n" + "\n".join(steps) + "\n```\n\n</details>"
     )
+
+
+def _report(outcome: Outcome) -> str:
+    """`mode: report`: one table for the whole matrix, worst status first in the heading."""
+    rows = outcome.report_rows
+    icon = ICONS[outcome.status]
+    lines = [f"## {icon} hub-push report: {len(rows)} executors, worst `{outcome.status}`", ""]
+    lines += [
+        "| executor | variant | tags | build status | task | link |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        link = f'<a href="{escape(row.url)}">Hub page</a>' if row.url else "—"
+        note = f" ({escape(row.note)})" if row.note else ""
+        cells = [
+            _code(row.executor),
+            escape(row.variant),
+            ", ".join(_code(t) for t in row.tags) or "—",
+            _code(row.build_status) + note,
+            _code(row.task_id),
+            link,
+        ]
+        lines.append("| " + " | ".join(c.replace("|", "&#124;") for c in cells) + " |")
+    return "\n".join([*lines, ""]) + "\n"

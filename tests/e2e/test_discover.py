@@ -143,9 +143,21 @@ def test_the_matrix_json(repo: History) -> None:
     found = discover(repo.root, changed_since=repo.base)
     assert json.loads(found.matrix_json()) == {
         "include": [
-            {"path": "a", "name": "A"},
-            {"path": "after", "name": "Renamed"},
-            {"path": "group/c", "name": "C"},
+            {"path": "a", "name": "A", "variant": "default", "dockerfile": "", "tag-suffix": ""},
+            {
+                "path": "after",
+                "name": "Renamed",
+                "variant": "default",
+                "dockerfile": "",
+                "tag-suffix": "",
+            },
+            {
+                "path": "group/c",
+                "name": "C",
+                "variant": "default",
+                "dockerfile": "",
+                "tag-suffix": "",
+            },
         ]
     }
     assert found.matrix_json() == json.dumps(found.matrix(), separators=(",", ":"))
@@ -262,7 +274,10 @@ def test_the_root_itself_can_be_the_executor(tmp_path: Path) -> None:
     base = commit(folder, "base")
     found = discover(folder)
     assert found.executors == (FoundExecutor(".", "Solo"),)
-    assert found.matrix_json() == '{"include":[{"path":".","name":"Solo"}]}'
+    assert found.matrix_json() == (
+        '{"include":[{"path":".","name":"Solo","variant":"default","dockerfile":"",'
+        '"tag-suffix":""}]}'
+    )
     assert paths(discover(folder, changed_since=base)) == []
     write(folder / "README.md", "x\n")
     commit(folder, "readme")
@@ -482,3 +497,36 @@ def test_discover_and_the_push_name_a_manifest_named_executor_alike(tmp_path: Pa
     assert found.executors == (FoundExecutor("executors/from-manifest", "ManifestNamed"),)
     assert load_executor(folder).name == "ManifestNamed"
     assert name_of(folder) == "ManifestNamed"
+
+
+def test_a_folder_with_variant_dockerfiles_gives_a_row_per_variant(tmp_path: Path) -> None:
+    both = executor(tmp_path / "encoder", name="Encoder")
+    write(both / "Dockerfile", "FROM jinaai/jina:3\n")
+    write(both / "Dockerfile.gpu", "FROM jinaai/jina:3-cuda\n")
+    only = executor(tmp_path / "three-d", name="ThreeD")
+    write(only / "gpu.Dockerfile", "FROM jinaai/jina:3-cuda\n")
+    found = discover(tmp_path)
+    assert found.matrix()["include"] == [
+        {
+            "path": "encoder",
+            "name": "Encoder",
+            "variant": "default",
+            "dockerfile": "",
+            "tag-suffix": "",
+        },
+        {
+            "path": "encoder",
+            "name": "Encoder",
+            "variant": "gpu",
+            "dockerfile": "Dockerfile.gpu",
+            "tag-suffix": "-gpu",
+        },
+        {
+            "path": "three-d",
+            "name": "ThreeD",
+            "variant": "gpu",
+            "dockerfile": "gpu.Dockerfile",
+            "tag-suffix": "-gpu",
+        },
+    ]
+    assert found.warnings == ()  # one folder's variants share a name on purpose

@@ -193,5 +193,15 @@ def test_discover_writes_a_matrix_of_the_changed_executors(tmp_path: Path) -> No
     )
     assert changed.returncode == 0, changed.log
     matrix = json.loads(changed.outputs["matrix"])
-    assert matrix == {"include": [{"path": "executors/Beta", "name": "Beta"}]}
+    assert matrix == {
+        "include": [
+            {
+                "path": "executors/Beta",
+                "name": "Beta",
+                "variant": "default",
+                "dockerfile": "",
+                "tag-suffix": "",
+            }
+        ]
+    }
     assert "executors/Beta (Beta)" in changed.summary

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hub_push.errors import InputError
+from hub_push.errors import InputError, InputErrors
 from hub_push.github_context import GitHubContext
 from hub_push.plan import locate, make_plan
 from hub_push.settings import load_settings
@@ -67,3 +67,29 @@ def test_a_folder_that_is_not_there_is_planned_as_its_error(tmp_path: Path) -> N
     assert "does not exist" in str(target.problem)
     plan = make_plan(load_settings({"path": "missing"}), GitHubContext(), target)
     assert plan.executor_name == "missing"
+
+
+def test_tag_suffix_goes_on_every_tag_latest_and_protected_ones_too() -> None:
+    settings = load_settings({"tags": ["auto"], "protect_version": True, "tag_suffix": "-gpu"})
+    plan = make_plan(settings, GitHubContext(ref="refs/tags/v1.2.3"))
+    assert plan.tags == ("1.2.3-gpu", "1.2-gpu", "1-gpu", "latest-gpu")
+    assert plan.protected_tags == ("1.2.3-gpu",)
+    nothing = make_plan(load_settings({"tag_suffix": "-gpu"}), GitHubContext())
+    assert nothing.tags == ("latest-gpu",)  # sent explicitly, not left to the Hub's default
+
+
+def test_a_branch_tag_is_cut_to_make_room_for_the_suffix() -> None:
+    branch = "feature/" + "x" * 200
+    plan = make_plan(
+        load_settings({"tags": ["auto"], "tag_suffix": "-gpu"}),
+        GitHubContext(ref=f"refs/heads/{branch}"),
+    )
+    (tag,) = plan.tags
+    assert len(tag) == 128 and tag.endswith("-gpu") and tag.startswith("feature-xxx")
+
+
+def test_a_suffix_that_makes_an_invalid_tag_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="Input `tag-suffix`: makes the tag"):
+        make_plan(load_settings({"tags": ["v" * 127], "tag_suffix": "-gpu"}), GitHubContext())
+    with pytest.raises(InputErrors, match="Input `tag-suffix`: may hold only"):
+        load_settings({"tag_suffix": "-gpu!"})

@@ -141,7 +141,12 @@ class PullRequestReporter:
 
     @property
     def status_context(self) -> str:
-        return self.features.context or f"hub-push/{self.name or 'executor'}"
+        return self.features.context or f"hub-push/{self.key}"
+
+    @property
+    def key(self) -> str:
+        """What this run reports as: the executor's name, and its variant's suffix."""
+        return f"{self.name or 'executor'}{self.features.variant}"
 
     def _target_sha(self) -> str:
         if self.features.sha:
@@ -224,7 +229,7 @@ class PullRequestReporter:
             else:
                 gha.info("hub-push: no pull request for this run, so no comment")
             return
-        head = marker(self.name or "executor")
+        head = marker(self.key)
         body = truncate(f"{head}\n{self._scrub(markdown)}", COMMENT_LIMIT)
         with self._repository(repeat_posts=False) as repo:
             comment.upsert(repo, number, head, body)

@@ -111,6 +111,9 @@ def test_act_runs_the_action_from_the_checkout(report: Report) -> None:
         assert run.outputs[name] == run.action_outputs[name], name
     # The multi-line `tags` input: the `#` comment line dropped.
     assert "# a comment line: dropped" not in run.outputs["tags"]
+    # `keep-archive`: a later step read the kept archive at `archive-path`, the very bytes.
+    assert run.outputs["kept-sha256"] == run.action_outputs["archive-sha256"]
+    assert re.fullmatch(r"[0-9a-f]{64}", run.outputs["kept-sha256"])
 
 
 def test_act_on_a_release_tag_derives_the_version_tags(report: Report) -> None:
