@@ -115,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hub-push",
         description="Publish a Jina Executor folder to Jina Hub and report the build. "
-        "Every flag can also come from INPUT_<NAME> (as in GitHub Actions) or HUB_PUSH_<NAME>.",
+        "Every flag can also come from the runner's INPUT_<INPUT> (the input's name upper-cased, "
+        "hyphens kept: INPUT_DRY-RUN) or from HUB_PUSH_<NAME> (underscores: HUB_PUSH_DRY_RUN); "
+        "INPUT_DRY_RUN is refused, since nothing would read it.",
         argument_default=argparse.SUPPRESS,
     )
     parser.add_argument("--version", action="version", version=f"hub-push {__version__}")

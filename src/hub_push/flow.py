@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from executor_rules import REQUIREMENTS
 from hub_push import github_actions as gha
+from hub_push.advice import lfs_pointers, placeholder_mistakes
 from hub_push.archive import Archive, packed
 from hub_push.deadline import Deadline
 from hub_push.errors import (
@@ -30,6 +32,7 @@ from hub_push.errors import (
     InputErrors,
     PreflightError,
     PushRefusedError,
+    SourceLocation,
     UnexpectedError,
 )
 from hub_push.executor import (
@@ -43,7 +46,7 @@ from hub_push.plan import Plan, Target, locate, make_plan
 from hub_push.preflight import preflight
 from hub_push.progress import Progress
 from hub_push.ref_tags import AUTO
-from hub_push.settings import load_settings
+from hub_push.settings import load_settings, misspelled_inputs
 from hub_push.sizes import format_size
 
 
@@ -108,6 +111,8 @@ def prepare(overrides: Mapping[str, object], environ: Mapping[str, str], outcome
     The Outcome starts from the plan: the Hub's address and the tags asked for.
     """
     with _recording(outcome):
+        if misspelled := misspelled_inputs(environ):
+            raise InputErrors(misspelled)
         settings = load_settings(overrides)
         outcome.hub_url = settings.hub_url
         outcome.protected_tags = tuple(settings.protected_tags)
@@ -187,6 +192,13 @@ def _discover(plan: Plan, outcome: Outcome) -> None:
         for warning in found.warnings:
             gha.warning(warning, title="Discover")
         gha.info(found.note)
+        if not found.executors:
+            changed = " changed" if settings.changed_since else ""
+            gha.notice(
+                f"No{changed} executor folder under `{settings.root}` (a folder with a config.yml "
+                "whose `jtype` names the Executor class): the matrix is empty.",
+                title="Discover",
+            )
         for executor in found.executors:
             gha.info(f"{executor.path}  ({executor.name})")
         outcome.matrix = found.matrix_json()
@@ -208,6 +220,9 @@ def _publish(
             gha.info(f"{name:15} {value}")
         for remark in plan.remarks:
             gha.info(remark)
+        for warning in plan.warnings:
+            gha.warning(warning, title="protected-tags")
+            outcome.warnings.append(warning)
     if plan.dry_run_reason:
         gha.notice(
             f"Not pushing: {plan.dry_run_reason}. This run checks and packs the executor as a "
@@ -260,6 +275,15 @@ def _publish(
             gha.info(
                 f"requirements.txt:{placeholder.line} uses ${{{placeholder.name}}} from build-env"
             )
+        _warn_placeholders(folder, workspace)
+        if executor.placeholders:
+            names = ", ".join(
+                f"`{n}`" for n in dict.fromkeys(p.name for p in executor.placeholders)
+            )
+            outcome.remarks.append(
+                f"requirements.txt uses {names} from `build-env`: whoever pulls this executor as "
+                "source (`jina hub pull … --install-requirements`) needs them set too."
+            )
 
     if plan.refusal is not None and not plan.dry_run:
         raise plan.refusal
@@ -280,6 +304,14 @@ def _publish(
                 gha.warning(f"Left out of the archive: {skipped.path} ({skipped.reason})")
         if not archive.files:
             raise ExecutorError(f"Nothing to push: every file in `{settings.path}` is ignored.")
+        if pointers := lfs_pointers(executor.folder, archive.files):  # also with preflight: false
+            raise ExecutorError(
+                f"is a Git LFS pointer, not the file (and so {len(pointers)} file"
+                f"{'s' if len(pointers) > 1 else ''} in all: {', '.join(pointers)}): the checkout "
+                "left the pointers where the weights should be. Check out with `lfs: true` "
+                "(actions/checkout), or `git lfs pull`, before pushing; nothing was uploaded.",
+                SourceLocation.of(executor.folder, pointers[0], workspace),
+            )
         if settings.max_archive_size is not None and archive.size > settings.max_archive_size:
             raise _too_large(archive, settings.max_archive_size)
         if settings.keep_archive:
@@ -310,6 +342,18 @@ def _keep(archive: Archive, workspace: Path, name: str) -> str:
     target = folder / f"{name or 'executor'}-{archive.md5[:12]}.zip"
     shutil.copyfile(archive.path, target)
     return target.relative_to(workspace).as_posix()
+
+
+def _warn_placeholders(folder: Path, workspace: Path) -> None:
+    """A `$NAME` or `${lower}` in requirements.txt, which the Hub leaves as it is."""
+    for mistake in placeholder_mistakes(folder / REQUIREMENTS):
+        gha.warning(
+            f"`{mistake.written}` is not filled by the Hub: a placeholder needs `${{` and `}}` "
+            f"around an upper-case name (Jina Hub's docs: `$YOUR_TOKEN` doesn't work). Write "
+            f"`{mistake.fix}` and set it in `build-env`.",
+            SourceLocation.of(folder, REQUIREMENTS, workspace, mistake.line),
+            title="requirements.txt",
+        )
 
 
 def _too_large(archive: Archive, limit: int) -> ArchiveTooLargeError:

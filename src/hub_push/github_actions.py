@@ -153,9 +153,12 @@ def group(title: str) -> Iterator[None]:
             issue("endgroup")
 
 
-def set_outputs(outputs: Mapping[str, str]) -> None:
+def set_outputs(outputs: Mapping[str, str], *, unredacted: frozenset[str] = frozenset()) -> None:
     """Write every output (creating `GITHUB_OUTPUT`'s file if it is not there yet, and its
-    folder); outside a runner, print them instead."""
+    folder); outside a runner, print them instead. Every value is redacted, but those named in
+    `unredacted` (a masked secret meant for a later step): a Hub that echoes a secret into a
+    name never puts it into an output."""
+    outputs = {k: v if k in unredacted else redact(v) for k, v in outputs.items()}
     if path := os.environ.get("GITHUB_OUTPUT"):
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -119,23 +119,31 @@ def parse_build_env(value: object) -> dict[str, SecretStr]:
     return env
 
 
+#: What reads as a variable's name (if not as a valid build-env one): shown, never masked.
+NAME_LIKE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
 def build_env_secrets(line: str) -> list[str]:
-    """What to mask of a `build-env` line: its value; and the whole line and its "name" too
-    when the name is not one (a pasted secret with `=` in it, such as base64 padding)."""
+    """What to mask of a `build-env` line: its value; the whole line too when it is not a
+    valid `KEY=VALUE` (a pasted secret with `=` in it, such as base64 padding); and its "name"
+    only when that does not read as a name, or when all that follows it is padding (`…Ng==`):
+    masking `token` (from `token=abc`) would hide the word in every later line of the job."""
     if "=" not in line:
         return [line]
     key, value = (part.strip() for part in line.split("=", 1))
     if BUILD_ENV_NAME.matches(key) and "=" not in value:
         return [value]
-    return [value, line, key]
+    padding = not value.strip("=")
+    return [value, line] + ([key] if padding or not NAME_LIKE.fullmatch(key) else [])
 
 
 # --- the other text inputs -------------------------------------------------------------------
 
-_PLATFORM = r"[a-z0-9_.-]+(/[a-z0-9_.-]+){0,2}"
+_PLATFORM = r"[a-z0-9_.-]+(/[a-z0-9_.-]+){1,2}"
 PLATFORM = Rule(
     re.compile(rf"{_PLATFORM}(,{_PLATFORM})*"),
-    "must be Docker platforms such as `linux/amd64,linux/arm64`",
+    "must be Docker platforms, each OS/architecture, such as `linux/amd64,linux/arm64` "
+    "(`amd64` alone names no OS)",
 )
 SHA = Rule(
     re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}"),

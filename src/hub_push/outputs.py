@@ -98,7 +98,7 @@ def why_empty(outcome: Outcome, result_file: str = "") -> dict[str, str]:
 def report(outcome: Outcome, result_file: str = "") -> None:
     """Write every output (in the Result log group), with the reasons for empty ones."""
     with gha.group("Result"):
-        gha.set_outputs(outputs(outcome, result_file))
+        gha.set_outputs(outputs(outcome, result_file), unredacted=frozenset({"secret"}))
         by_reason: dict[str, list[str]] = {}
         for name, reason in why_empty(outcome, result_file).items():
             by_reason.setdefault(reason, []).append(name)

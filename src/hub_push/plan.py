@@ -60,6 +60,8 @@ class Plan:
     skip: str = ""
     #: The plan's decisions in words, for the log and the summary.
     remarks: tuple[str, ...] = ()
+    #: Things the user should know before anything runs (shown as warnings).
+    warnings: tuple[str, ...] = ()
     #: Why a run that was not asked to be a dry run is one ("" when it is not).
     dry_run_reason: str = ""
     github: GitHubFeatures | None = None
@@ -118,6 +120,12 @@ def make_plan(settings: Settings, context: GitHubContext, target: Target = Targe
         if not settings.results:
             raise InputError("results", "is empty: `mode: report` reads the result files there")
         return Plan(settings, context, "report", github=github)
+    if AUTO in settings.protected_tags:
+        raise InputError(
+            "protected-tags",
+            "holds `auto`, which would become a tag named `auto`: `auto` belongs in `tags` "
+            "(with `protect-version: true` to protect the exact version it derives)",
+        )
     remarks: list[str] = []
     tags, protected = _tags(settings, context, remarks)
     if tags is None:
@@ -141,10 +149,18 @@ def make_plan(settings: Settings, context: GitHubContext, target: Target = Targe
             )
         if context.on_runner:
             refusal = _credential_refusal(settings)
+    warnings: tuple[str, ...] = ()
+    if any(tag.startswith(LATEST) for tag in protected):
+        warnings = (
+            "`latest` is a protected tag here: it can be pushed once, ever, and then never "
+            "moves again. Protect a version instead (`protected-tags: v1.2.3`, or `tags: auto` "
+            "with `protect-version: true`) and let `latest` move.",
+        )
     return Plan(
         settings,
         context,
         "push",
+        warnings=warnings,
         tags=tags,
         protected_tags=protected,
         dry_run=settings.dry_run or bool(dry_run_reason),

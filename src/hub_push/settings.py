@@ -215,6 +215,25 @@ def secret_values(overrides: Mapping[str, object], environ: Mapping[str, str]) -
                 yield raw.get_secret_value() if isinstance(raw, SecretStr) else raw
 
 
+def misspelled_inputs(environ: Mapping[str, str]) -> list[InputError]:
+    """`INPUT_DRY_RUN` and the like: an input spelled with `_` where the runner keeps the
+    hyphen (`INPUT_DRY-RUN`). Nothing reads it, so a `dry-run` meant would push for real."""
+    found = []
+    for field in Settings.model_fields:
+        spelled = "INPUT_" + field.upper()
+        runner = "INPUT_" + input_name(field).upper()
+        if spelled != runner and spelled in environ:
+            found.append(
+                InputError(
+                    input_name(field),
+                    f"`{spelled}` is set, but nothing reads it: the runner names this input "
+                    f"`{runner}` (hyphens kept). Set `{runner}`, or outside Actions "
+                    f"`HUB_PUSH_{field.upper()}` or `--{input_name(field)}`",
+                )
+            )
+    return found
+
+
 def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:
     """Read the inputs (environment, then `overrides` from the CLI), or raise `InputErrors`.
 

@@ -79,7 +79,7 @@ def render(
         rows.append(("Owner", _code(outcome.owner)))
     if outcome.visibility:
         rows.append(("Visibility", escape(outcome.visibility)))
-    if outcome.status != "failed":  # a failed build published nothing: no tags, no usage
+    if outcome.status not in ("failed", "discovered"):  # a failed build published nothing
         published = outcome.ok
         rows.append(
             (
@@ -90,7 +90,13 @@ def render(
         if outcome.protected_tags:
             rows.append(("Protected tags", ", ".join(_code(t) for t in outcome.protected_tags)))
         if outcome.uses and published:
-            rows.append(("Usage", _code(outcome.uses)))
+            usage = _code(outcome.uses)
+            if outcome.visibility == "private" and outcome.secret:
+                usage += (
+                    " — a private executor published without a login: pulling it needs its "
+                    "SECRET too, <code>jinahub+docker://NAME:SECRET/TAG</code>"
+                )
+            rows.append(("Usage", usage))
     if outcome.secret:
         rows.append(("Secret", "returned by this first publish: in the masked `secret` output"))
     if outcome.archive_md5:
@@ -124,7 +130,10 @@ def render(
             "",
         ]
     if inputs is not None:
-        cells = [(name, escape(value) if value else "—") for name, value in inputs]
+        shown = inputs
+        if outcome.status == "discovered":  # the push's inputs play no part in a discovery
+            shown = [(n, v) for n, v in inputs if n in ("mode", "root", "changed-since")]
+        cells = [(name, escape(value) if value else "—") for name, value in shown]
         table = _table(cells, header="| input | value |")
         lines += [f"<details><summary>Inputs</summary>\n\n{table}\n\n</details>", ""]
     return "\n".join(lines) + "\n"

@@ -47,13 +47,20 @@ def push_and_build(
             title="First publish without a login",
         )
     with HubClient(
-        settings.hub_url, token, deadline=deadline, scrub=gha.redact, say=gha.info
+        settings.hub_url, token, deadline=deadline, scrub=gha.redact, say=gha.info, debug=gha.debug
     ) as hub:
         user = ""
         if token:
             with gha.group("Login"):
                 user = hub.whoami().name
-                gha.info(f"Pushing as {user} to {settings.hub_url}")
+                if user:
+                    gha.info(f"Pushing as {user} to {settings.hub_url}")
+                else:
+                    gha.warning(
+                        "The Hub accepted the login but named the user outside its own grammar: "
+                        "the name is left out (and who owns the executor is not checked).",
+                        title="Jina Hub",
+                    )
         if token or request.secret:  # a first publish has nothing to ask the Hub
             with gha.group("On the Hub"):
                 decision = _ask_first(hub, settings, request, user)
@@ -134,7 +141,12 @@ def preview(plan: Plan, outcome: Outcome, request: PushRequest, deadline: Deadli
         with (
             gha.group("On the Hub (dry run)"),
             HubClient(
-                settings.hub_url, token, deadline=deadline, scrub=gha.redact, say=gha.info
+                settings.hub_url,
+                token,
+                deadline=deadline,
+                scrub=gha.redact,
+                say=gha.info,
+                debug=gha.debug,
             ) as hub,
         ):
             user = hub.whoami().name if token else ""
@@ -310,7 +322,7 @@ def follow_status(plan: Plan, outcome: Outcome, deadline: Deadline) -> None:
     token = settings.token.get_secret_value() if settings.token else None
     secret = settings.secret.get_secret_value() if settings.secret else None
     with HubClient(
-        settings.hub_url, token, deadline=deadline, scrub=gha.redact, say=gha.info
+        settings.hub_url, token, deadline=deadline, scrub=gha.redact, say=gha.info, debug=gha.debug
     ) as hub:
         task_id = settings.task_id
         if not task_id:

@@ -85,6 +85,7 @@ class HubClient:
         transport: httpx.BaseTransport | None = None,
         backoff: float = 1.0,
         say: Callable[[str], None] = lambda _line: None,
+        debug: Callable[[str], None] = lambda _line: None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.deadline = deadline
@@ -97,6 +98,7 @@ class HubClient:
             transport=transport,
             backoff=backoff,
             say=say,
+            debug=debug,
         )
         self._http = self._net.http
 
@@ -122,10 +124,10 @@ class HubClient:
         if response.status_code >= 400:
             raise self._net.http_error(response, body, "The login check failed")
         data = body.get("data") if isinstance(body, dict) else None
-        name = checked("owner", data.get("name"), []) if isinstance(data, dict) else ""
-        if not name:
-            raise HubError("The Hub's login check answered without a valid user name.")
-        return User(name=name)
+        if not isinstance(data, dict):
+            raise HubError("The Hub's login check answered without the user's data.")
+        # A name outside the Hub's grammar is dropped: the login stands, the name is not shown.
+        return User(name=checked("owner", data.get("name"), []))
 
     def _tasks(self, executor: str, page: int, secret: str | None) -> list[Any]:
         """The newest `page` build tasks of `executor` (`executor.listAsyncTasks`)."""
@@ -355,7 +357,9 @@ class HubClient:
                                 response, json_of(response), "The build status query failed"
                             )
                         lines = 0
-                        for line in self._net.lines(response, "following the build", watch.get_id):
+                        for line in self._net.lines(
+                            response, "following the build", watch.get_id, skip_malformed=True
+                        ):
                             lines += 1
                             if (result := watch.take(line)) is not None:
                                 return result

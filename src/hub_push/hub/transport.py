@@ -59,6 +59,7 @@ class Transport:
         transport: httpx.BaseTransport | None,
         backoff: float,
         say: Callable[[str], None],
+        debug: Callable[[str], None] = lambda _line: None,
     ) -> None:
         headers = {"User-Agent": f"hub-push/{__version__}"}
         if token:
@@ -68,6 +69,7 @@ class Transport:
         self._scrub = scrub
         self._backoff = backoff
         self._say = say
+        self._debug = debug
         self.http = httpx.Client(
             base_url=base_url + "/v2/rpc/",
             headers=headers,
@@ -178,7 +180,12 @@ class Transport:
     # -- reading answers -----------------------------------------------------------------------
 
     def lines(
-        self, response: httpx.Response, doing: str, task_id: Callable[[], str]
+        self,
+        response: httpx.Response,
+        doing: str,
+        task_id: Callable[[], str],
+        *,
+        skip_malformed: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """NDJSON objects of a streamed answer; the deadline is checked on every line, blank
         ones included (a Hub sending blank lines forever is stopped by it)."""
@@ -190,6 +197,9 @@ class Transport:
             try:
                 item = json.loads(line)
             except json.JSONDecodeError:
+                if skip_malformed:  # a status stream: read on (the deadline bounds it)
+                    self._debug(f"{doing}: a line that is not JSON was skipped: {self.text(line)}")
+                    continue
                 raise HubError(
                     f"The Hub sent a line that is not JSON: {self.text(line)}",
                     task_id=task_id(),
