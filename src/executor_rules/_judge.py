@@ -144,6 +144,7 @@ class _Check:
                 OTHER,
                 f"{CONFIG} has no `jtype`: set it to the name of your Executor class.",
                 file=CONFIG,
+                line=1,
                 hub_message="'jtype'",
             )
         class_name = data["jtype"]

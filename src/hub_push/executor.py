@@ -94,19 +94,31 @@ def _unreadable(problem: Problem, shown: Callable[[str], str]) -> ExecutorError:
     return ExecutorError(problem.message, SourceLocation(shown(problem.file), problem.line))
 
 
-def folder_in_workspace(path: str, workspace: Path, *, input_name: str = "path") -> Path:
+def folder_in_workspace(
+    path: str, workspace: Path, *, input_name: str = "path", on_runner: bool = True
+) -> Path:
     """The `path` input (or another folder input) as a real folder inside the workspace,
-    links followed; else an `InputError` naming the input (only the workspace travels)."""
+    links followed; else an `InputError` naming the input, saying what the workspace is
+    (only the workspace travels into the action's container)."""
     try:
         root = workspace.resolve(strict=True)
         folder = (root / path).resolve()
     except (OSError, RuntimeError, ValueError) as exc:
         raise InputError(input_name, f"cannot be resolved ({type(exc).__name__})") from None
     if not folder.is_relative_to(root):
+        if not on_runner:
+            where = f"outside Actions the workspace is the current folder, `{root}`"
+        elif Path(path).is_absolute():
+            where = (
+                "give it relative to the workspace (`my-executor`): the runner's own paths "
+                "(`/home/runner/work/…`) do not exist inside the action's container"
+            )
+        else:
+            where = "the workspace is the checkout (`GITHUB_WORKSPACE`)"
         raise InputError(
             input_name,
-            "must be a folder inside the workspace (after following links); "
-            f"`{path}` leads outside it",
+            f"must be a folder inside the workspace (after following links); `{path}` leads "
+            f"outside it: {where}",
         )
     return folder
 

@@ -18,6 +18,7 @@ from executor_rules import REQUIREMENTS
 from hub_push import github_actions as gha
 from hub_push.advice import lfs_pointers, placeholder_mistakes
 from hub_push.archive import Archive, packed
+from hub_push.build_failure import causes
 from hub_push.deadline import Deadline
 from hub_push.errors import (
     ArchiveTooLargeError,
@@ -119,7 +120,9 @@ def prepare(overrides: Mapping[str, object], environ: Mapping[str, str], outcome
         outcome.tags = tuple(tag for tag in settings.all_tags if tag != AUTO)
         context = GitHubContext.from_environ(environ)
         target = (
-            Target() if settings.mode == "discover" else locate(settings.path, context.workspace)
+            Target()
+            if settings.mode == "discover"
+            else locate(settings.path, context.workspace, on_runner=context.on_runner)
         )
         plan = make_plan(settings, context, target)
         outcome.mode = plan.mode
@@ -178,7 +181,11 @@ def _status(
 
     outcome.executor_name = plan.executor_name
     on_started(outcome.executor_name)  # finds the push's check run, if any, to complete it
-    follow_status(plan, outcome, deadline)
+    try:
+        follow_status(plan, outcome, deadline)
+    except BuildFailedError as failed:
+        _point_at_causes(failed.log, plan, outcome)
+        raise
 
 
 def _discover(plan: Plan, outcome: Outcome) -> None:
@@ -247,6 +254,7 @@ def _publish(
         on_started(outcome.executor_name)  # a reporter's cue, before any check can fail
         if settings.dockerfile:  # the input first: an error that names it, not the Hub's code
             dockerfile_in_folder(folder, settings.dockerfile)
+        found = None
         if settings.preflight:
             found = preflight(
                 folder,
@@ -254,12 +262,6 @@ def _publish(
                 build_env=settings.build_env.keys(),
                 workspace=workspace,
             )
-            gha.info(
-                f"Jina Hub's build check passes: class {found.executor} in "
-                f"{found.module}:{found.line}"
-            )
-        else:
-            gha.info("Jina Hub's build check skipped (`preflight: false`)")
         executor = load_executor(
             folder,
             build_env=settings.build_env.keys(),
@@ -269,6 +271,13 @@ def _publish(
             facts=facts,
         )
         outcome.executor_name = plan.push_name  # `name` (or UUID8) picks the executor
+        if found is not None:  # said once the client's own checks passed too
+            gha.info(
+                f"Jina Hub's build check passes: class {found.executor} in "
+                f"{found.module}:{found.line}"
+            )
+        else:
+            gha.info("Jina Hub's build check skipped (`preflight: false`)")
         jtype = executor.jtype or "named by the Hub"
         gha.info(f"Executor {executor.name} (class {jtype}) in {settings.path}")
         for placeholder in executor.placeholders:
@@ -327,7 +336,11 @@ def _publish(
             return
         from hub_push.upload import push_and_build  # the network stack: a dry run never loads it
 
-        push_and_build(plan, outcome, plan.push_request(archive.md5), archive.path, deadline)
+        try:
+            push_and_build(plan, outcome, plan.push_request(archive.md5), archive.path, deadline)
+        except BuildFailedError as failed:
+            _point_at_causes(failed.log, plan, outcome)
+            raise
 
 
 #: Where `keep-archive` keeps archives, in the workspace (a later step reads them there: a
@@ -342,6 +355,18 @@ def _keep(archive: Archive, workspace: Path, name: str) -> str:
     target = folder / f"{name or 'executor'}-{archive.md5[:12]}.zip"
     shutil.copyfile(archive.path, target)
     return target.relative_to(workspace).as_posix()
+
+
+def _point_at_causes(log: tuple[str, ...], plan: Plan, outcome: Outcome) -> None:
+    """A failed build: annotate the file and line its log points at (the first becomes the
+    check run's annotation)."""
+    folder = plan.target.folder
+    if folder is None:
+        return
+    for cause in causes(log, folder, plan.settings.dockerfile):
+        where = SourceLocation.of(folder, cause.file, plan.context.workspace, cause.line)
+        gha.error(cause.message, where, title="Jina Hub build")
+        outcome.error_location = outcome.error_location or where
 
 
 def _warn_placeholders(folder: Path, workspace: Path) -> None:

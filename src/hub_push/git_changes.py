@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 MAX_COMMITS_WALKED = 100_000
 #: At most this many changed paths are listed (a rename counts twice).
 MAX_CHANGED_PATHS = 100_000
+_SHORT_SHA = re.compile(r"[0-9a-f]{7,39}")
 _FULL_SHA = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 #: `HEAD`, `FETCH_HEAD`, `ORIG_HEAD`, …: refs named as they are.
 _PSEUDO_REF = re.compile(r"(?:[A-Z][A-Z_]*_)?HEAD")
@@ -100,6 +101,13 @@ def _compare(repo: Repo, prefix: tuple[str, ...], base: str) -> set[str]:
         raise InputError("changed-since", "the repository has no commit at HEAD")
     found = _resolve(repo, base)
     if found is None:
+        if _SHORT_SHA.fullmatch(base):
+            raise EveryExecutor(
+                f"`{base}` is an abbreviated commit SHA",
+                f"`changed-since` `{base}` looks like an abbreviated commit SHA, which is not "
+                "looked up: every executor counts as changed. Pass the full 40-character SHA "
+                "(`github.event.before` is one)",
+            )
         raise _not_in_history(base, "it is not in the history")
     # A full sha: `<sha> HEAD`, the two trees; any other ref: `<ref>...HEAD`.
     full_sha = _FULL_SHA.fullmatch(base)

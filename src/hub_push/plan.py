@@ -34,12 +34,14 @@ class Target:
     problem: HubPushError | None = None
 
 
-def locate(path: str, workspace: Path) -> Target:
+def locate(path: str, workspace: Path, *, on_runner: bool = True) -> Target:
     """Find and read the executor folder `path` names; never raises for what it finds."""
     try:
-        folder = folder_in_workspace(path, workspace)
+        folder = folder_in_workspace(path, workspace, on_runner=on_runner)
         require_folder(folder)
-    except (InputError, ExecutorError) as problem:
+    except ExecutorError:  # the input names a folder that is not there: the input's error
+        return Target(problem=InputError("path", f"`{path}` does not exist or is not a folder"))
+    except InputError as problem:
         return Target(problem=problem)
     return Target(folder, read_folder(folder))
 

@@ -24,11 +24,18 @@ def preflight(
     if isinstance(verdict, executor_rules.Accepted):
         return verdict
     location = None
+    message = verdict.message
     if verdict.file:
         location = SourceLocation.of(folder, verdict.file, workspace, verdict.line)
+        # The annotation names the file already: `config.yml: config.yml has…` says it twice.
+        message = (
+            message.removeprefix(verdict.file).lstrip(": ")
+            if message.startswith(verdict.file + " ") or message.startswith(verdict.file + ":")
+            else message
+        )
     kind = "a quirk of Jina Hub's build check" if verdict.quirk else "Jina Hub's build check"
     raise PreflightError(
-        f"{verdict.message} ({kind} would reject it: code {verdict.code}) {SKIP_HINT}",
+        f"{message} ({kind} would reject it: code {verdict.code}) {SKIP_HINT}",
         location,
         code=verdict.code,
     )

@@ -69,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
         f" (default {MAX_UNPACKED_BYTES}, 8 GiB)",
     )
     parser.add_argument(
+        "--fail-requirement",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a requirement the build's pip cannot install (repeatable): its build fails with "
+        "pip's words, as on Jina Hub",
+    )
+    parser.add_argument(
         "--stream-seconds",
         type=float,
         default=60.0,
@@ -97,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         build_seconds=args.build_seconds,
+        fail_requirements=frozenset(args.fail_requirement),
     )
     stop = threading.Event()
 

@@ -24,6 +24,7 @@ class LocalHubApp:
         host: str = "127.0.0.1",
         port: int = 0,
         build_seconds: float = 1.0,
+        fail_requirements: frozenset[str] = frozenset(),
     ) -> None:
         self.store = Store(data_dir)
         self.changes = Changes()
@@ -32,6 +33,7 @@ class LocalHubApp:
             self.changes,
             build_seconds=build_seconds,
             max_unpacked_bytes=settings.max_unpacked_bytes,
+            fail_requirements=fail_requirements,
         )
         self.service = HubService(self.store, self.builder, self.changes, settings)
         self.host = host

@@ -14,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import queue
+import re
 import shutil
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import executor_rules
 from localhub.errors import DATA_STREAM_BROKEN, SERVER_INTERNAL
@@ -73,6 +75,26 @@ class BuildRejected(Exception):
         self.code = code
 
 
+def _dockerfile_steps(path: Path) -> list[str]:
+    """The instructions of the executor's own Dockerfile, one a line (continuations joined)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    steps: list[str] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1].strip() + " "
+            continue
+        steps.append(pending + line)
+        pending = ""
+    return steps
+
+
 def _check_md5(actual: str, md5sum: str) -> None:
     """A damaged upload (not the MD5 the push said) fails the build."""
     if actual != md5sum:
@@ -102,8 +124,11 @@ class Builder:
         build_seconds: float,
         workers: int = 2,
         max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+        fail_requirements: frozenset[str] = frozenset(),
     ) -> None:
         self._store = store
+        #: Requirements pip "cannot find" (by name, any case): their builds fail as pip fails.
+        self._fail_requirements = frozenset(name.lower() for name in fail_requirements)
         self._changes = changes
         self._build_seconds = max(0.0, build_seconds)
         self._max_unpacked_bytes = max_unpacked_bytes
@@ -231,6 +256,9 @@ class Builder:
             verdict = executor_rules.judge(
                 work, dockerfile=commit.dockerfile or None, build_env=(commit.build_env or {})
             )
+            own_steps: list[str] = []
+            if isinstance(verdict, executor_rules.Accepted) and verdict.dockerfile:
+                own_steps = _dockerfile_steps(work / verdict.dockerfile)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         if isinstance(verdict, executor_rules.Rejected):
@@ -256,28 +284,59 @@ class Builder:
             )
         for line in found:
             self._log(run, "normalize", line)
-        self._play_image_build(run, verdict)
+        self._play_image_build(run, verdict, own_steps)
 
-    def _play_image_build(self, run: _Run, found: executor_rules.Accepted) -> None:
+    def _play_image_build(
+        self, run: _Run, found: executor_rules.Accepted, own_steps: list[str]
+    ) -> None:
         commit, executor = run.commit, run.executor
         image = f"localhub/{executor.name.lower()}:{commit.id}"
-        steps = ["FROM jinaai/jina:3-py311-standard", "COPY . /workspace", "WORKDIR /workspace"]
-        if found.requirements:
-            steps.append("RUN pip install --no-cache-dir -r requirements.txt")
-        steps.append('ENTRYPOINT ["jina", "executor", "--uses", "config.yml"]')
+        steps = own_steps or [
+            "FROM jinaai/jina:3-py311-standard",
+            "COPY . /workspace",
+            "WORKDIR /workspace",
+        ]
+        if not own_steps:
+            if found.requirements:
+                steps.append("RUN pip install --no-cache-dir -r requirements.txt")
+            steps.append('ENTRYPOINT ["jina", "executor", "--uses", "config.yml"]')
         platform = commit.platform or "linux/amd64"
         self._log(
             run,
             "buildWorkspace",
             f"Building {image} for {platform}" + (" (no cache)" if commit.no_cache else ""),
         )
+        failing = self._failing_requirement(found.requirements)
         for number, step in enumerate(steps, start=1):
-            self._log(run, "buildWorkspace", f"Step {number}/{len(steps)} : {step}")
+            self._log(run, "buildWorkspace", f"#{number + 4} [{number}/{len(steps)}] {step}")
+            if failing and step.startswith("RUN") and "pip install" in step:
+                self._pip_fails(run, number + 4, step, failing)
         digest = hashlib.sha256(f"{commit.id}:{commit.md5sum}".encode()).hexdigest()
         self._log(run, "buildWorkspace", f"Successfully built {digest[:12]}")
         self._log(run, "pushImage", f"Pushed {image} (digest sha256:{digest})")
         self._log(run, "commitSave", f"Commit {commit.id}: tags {', '.join(commit.tags)}")
         self._wait_until(run.deadline)
+
+    def _failing_requirement(self, requirements: tuple[str, ...]) -> str:
+        for line in requirements:
+            name = re.split(r"[\s=<>!~;\[@]", line.strip(), maxsplit=1)[0]
+            if name.lower() in self._fail_requirements:
+                return name
+        return ""
+
+    def _pip_fails(self, run: _Run, number: int, step: str, name: str) -> None:
+        """pip's words when a requirement can't be found, then BuildKit's for the failed step."""
+        for line in (
+            f"#{number} 1.812 ERROR: Could not find a version that satisfies the requirement "
+            f"{name} (from versions: none)",
+            f"#{number} 1.813 ERROR: No matching distribution found for {name}",
+            f'#{number} ERROR: process "/bin/sh -c {step.removeprefix("RUN ")}" did not complete '
+            "successfully: exit code: 1",
+        ):
+            self._log(run, "buildWorkspace", line)
+        raise BuildRejected(
+            f"The image build failed: step `{step}` exited with code 1.", executor_rules.OTHER
+        )
 
     # helpers ----------------------------------------------------------------------------
     def _log(self, run: _Run, subject: str, line: str) -> None:

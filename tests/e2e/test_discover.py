@@ -530,3 +530,10 @@ def test_a_folder_with_variant_dockerfiles_gives_a_row_per_variant(tmp_path: Pat
         },
     ]
     assert found.warnings == ()  # one folder's variants share a name on purpose
+
+
+def test_an_abbreviated_sha_is_said_to_be_one(repo: History) -> None:
+    found = discover(repo.root, changed_since=repo.base[:12])
+    assert paths(found) == ALL
+    (warning,) = found.warnings
+    assert "looks like an abbreviated commit SHA" in warning and "full 40-character" in warning

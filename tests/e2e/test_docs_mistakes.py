@@ -166,3 +166,58 @@ def test_a_user_name_outside_the_grammar_is_dropped_with_a_warning(
     run = push(make_executor(), hub.url, token=TOKEN)
     assert run.outputs["build-status"] == "succeeded", run.log
     assert any("named the user outside its own grammar" in w for w in run.annotations("warning"))
+
+
+def test_a_build_pip_failed_annotates_the_requirement_and_shows_the_own_dockerfile(
+    users: dict[str, str], tmp_path: Path, make_executor: MakeExecutor
+) -> None:
+    from support.localhub_process import local_hub
+
+    folder = make_executor(requirements="jina\nno-such-package==1.0\n")
+    (folder / "Dockerfile").write_text(
+        "FROM jinaai/jina:3\nCOPY . /workspace\nRUN pip install -r requirements.txt\n"
+        'ENTRYPOINT ["jina", "executor"]\n'
+    )
+    extra = ["--fail-requirement", "no-such-package"]
+    with local_hub(tmp_path / "hub", users=users, build_seconds=0.2, extra_args=extra) as hub:
+        run = push(folder, hub.url, token=users["alice"], verbose="true")
+    assert run.outputs["build-status"] == "failed"
+    errors = run.annotations()
+    (pip,) = [e for e in errors if f"file={folder.name}/requirements.txt,line=2" in e]
+    assert "title=Jina Hub build" in pip and "pip could not install `no-such-package`" in pip
+    (step,) = [e for e in errors if f"file={folder.name}/Dockerfile,line=3" in e]
+    assert "This step failed on Jina Hub: `RUN pip install -r requirements.txt`" in step
+    assert "[buildWorkspace] #7 [3/4] RUN pip install -r requirements.txt" in run.log
+
+
+def test_a_path_outside_the_workspace_says_what_the_workspace_is(
+    hub: hh.HostileHub, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor()
+    absolute = push(folder, hub.url, token=TOKEN, path="/home/runner/work/repo/repo/exec")
+    (error,) = absolute.annotations()
+    assert "give it relative to the workspace" in error
+    outside = push(folder, hub.url, {"GITHUB_ACTIONS": ""}, token=TOKEN, path="../elsewhere")
+    assert "outside Actions the workspace is the current folder" in outside.stdout + outside.stderr
+    assert hub.requests == []
+
+
+def test_small_things_seen_in_runs_say_what_happened_once(
+    hub: hh.HostileHub, make_executor: MakeExecutor
+) -> None:
+    no_jtype = make_executor(config="py_modules: [executor.py]\nmetas:\n  name: X\n")
+    run = push(no_jtype, hub.url, token=TOKEN)
+    (error,) = run.annotations()
+    assert f"file={no_jtype.name}/config.yml,line=1" in error  # a missing `jtype` has a line
+    assert "config.yml: config.yml" not in error and "config.yml has no" not in error
+    no_config = make_executor()
+    (no_config / "config.yml").unlink()
+    run = push(no_config, hub.url, token=TOKEN)
+    assert run.outputs["build-status"] == "invalid"
+    assert "build check passes" not in run.log  # not said before the folder fails
+    wrong = push(no_config, hub.url, token=TOKEN, path="no-such-folder")
+    (error,) = wrong.annotations()
+    assert (
+        "title=Invalid input" in error and "Input `path`: `no-such-folder` does not exist" in error
+    )
+    assert hub.requests == []

@@ -354,7 +354,7 @@ CASES: list[Case] = [
     Case(
         "jtype-missing",
         {**BASIC, "config.yml": "py_modules: [executor.py]\n"},
-        Reject(OTHER, "config.yml", None),
+        Reject(OTHER, "config.yml", 1),  # annotated on line 1: where `jtype:` belongs
     ),
     Case(
         "jtype-null",
