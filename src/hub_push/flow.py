@@ -305,8 +305,9 @@ def _publish(
             outcome.archive_size = archive.size
             outcome.archive_files = len(archive.files)
             gha.info(f"{len(archive.files)} files, {archive.size} bytes, md5 {archive.md5}")
-            if archive.stored:
-                gha.info(f"{len(archive.stored)} stored as they are (they do not compress)")
+            large = [n for n in archive.stored if archive.packed_sizes.get(n, 0) >= 1024]
+            if large:  # tiny files stored as they are are not worth a word
+                gha.info(f"{len(large)} stored as they are (weights or media: they don't compress)")
             for name in archive.files:
                 gha.debug(f"packed {name}")
             for skipped in archive.skipped:

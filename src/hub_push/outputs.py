@@ -27,6 +27,10 @@ OUTPUT_NAMES = (
 )
 
 
+#: Outputs empty on most runs by design; their emptiness is not said in the log.
+QUIET_WHEN_EMPTY = frozenset({"secret", "matrix", "archive-path", "result-file"})
+
+
 def outputs(outcome: Outcome, result_file: str = "") -> dict[str, str]:
     """Every output, always: an unknown value is an empty string (see `why_empty`)."""
     values = {
@@ -101,6 +105,8 @@ def report(outcome: Outcome, result_file: str = "") -> None:
         gha.set_outputs(outputs(outcome, result_file), unredacted=frozenset({"secret"}))
         by_reason: dict[str, list[str]] = {}
         for name, reason in why_empty(outcome, result_file).items():
+            if name in QUIET_WHEN_EMPTY and outcome.mode != "discover":
+                continue  # empty on most runs by design: not worth a line each time
             by_reason.setdefault(reason, []).append(name)
         for reason, names in by_reason.items():
             gha.info(f"empty output{'s' if len(names) > 1 else ''} {', '.join(names)}: {reason}")

@@ -7,6 +7,7 @@ file and line to fix, and nothing is uploaded. `preflight: false` skips it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def preflight(
             if message.startswith(verdict.file + " ") or message.startswith(verdict.file + ":")
             else message
         )
+    # The check speaks the CLI's words (`--build-env NAME=YOUR_VALUE`): the action's input here.
+    message = re.sub(r"\(--build-env [^)]*\)", "(lines `NAME=…` of the `build-env` input)", message)
     kind = "a quirk of Jina Hub's build check" if verdict.quirk else "Jina Hub's build check"
     raise PreflightError(
         f"{message} ({kind} would reject it: code {verdict.code}) {SKIP_HINT}",

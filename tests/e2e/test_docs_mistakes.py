@@ -221,3 +221,15 @@ def test_small_things_seen_in_runs_say_what_happened_once(
         "title=Invalid input" in error and "Input `path`: `no-such-folder` does not exist" in error
     )
     assert hub.requests == []
+
+
+def test_a_missing_build_env_speaks_the_actions_words(
+    hub: hh.HostileHub, make_executor: MakeExecutor
+) -> None:
+    folder = make_executor(requirements="git+https://${PRIVATE_TOKEN}@h/x.git\n")
+    run = push(folder, hub.url, token=TOKEN, preflight="true")
+    (error,) = run.annotations()
+    assert "--build-env" not in error  # the CLI's flag, not an input of the action
+    assert "`build-env`" in error
+    quiet = push(make_executor(), hub.url, token=TOKEN, **{"dry-run": "true"})
+    assert "empty output secret" not in quiet.log and "output matrix" not in quiet.log
