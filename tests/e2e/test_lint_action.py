@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -43,3 +44,31 @@ def test_example_workflows_pass_actionlint() -> None:
     assert WORKFLOWS, "no example workflows"
     done = run(tool("actionlint"), "-no-color", *(str(w) for w in WORKFLOWS))
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+OWN_WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+@pytest.mark.parametrize("workflow", OWN_WORKFLOWS, ids=lambda p: p.name)
+def test_the_repositorys_own_workflows_match_the_schema_and_pass_actionlint(workflow: Path) -> None:
+    schema = run(
+        tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)
+    )
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    lint = run(tool("actionlint"), "-no-color", str(workflow))
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_dependabot_matches_its_schema() -> None:
+    config = ROOT / ".github" / "dependabot.yml"
+    done = run(tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", str(config))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_ci_pins_every_third_party_action_by_full_sha() -> None:
+    for workflow in OWN_WORKFLOWS:
+        for line in workflow.read_text().splitlines():
+            if "uses:" in line and "uses: ./" not in line:
+                ref = line.split("uses:", 1)[1].split("#", 1)[0].strip()
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), (workflow.name, line)
+                assert "# v" in line, (workflow.name, line)
