@@ -8,6 +8,10 @@ or :data:`MAX_ENTRIES` entries. Entries are read once, in pieces of :data:`CHUNK
 The same read can feed the archive's MD5 (``unpack(…, md5=…)``): a piece is hashed on a
 thread of its own when the reads reach it in order, as they do through a ZIP's entries, and
 only what they skip (the central directory) is read again at the end.
+
+Only what the build check reads is written out: an entry larger than the most it reads
+(:data:`executor_rules.MAX_FILE_BYTES`: weights, data) is read through for its CRC-32 and
+left as a sparse file of its size, so a 1 GiB executor is not copied to disk a second time.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, cast
 
+import executor_rules
+
 if TYPE_CHECKING:
     from hashlib import _Hash
 
@@ -30,6 +36,8 @@ MAX_UNPACKED_BYTES = 8 * 1024 * 1024 * 1024
 #: Piece size when unpacking.
 CHUNK = 1024 * 1024
 MAX_ENTRIES = 20_000
+#: Larger entries are verified but not written: the build check reads no file this large.
+KEEP_AT_MOST = executor_rules.MAX_FILE_BYTES
 #: Pieces read but not hashed yet (memory: at most this many pieces).
 _HASH_BACKLOG = 8
 #: What reading a damaged archive raises: zipfile's own errors, and zlib's and the stream's
@@ -209,7 +217,12 @@ def _unpack(path: Path | IO[bytes], target: Path, max_bytes: int) -> tuple[int, 
             destination.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with archive.open(info) as source, destination.open("wb") as sink:
-                    shutil.copyfileobj(source, sink, CHUNK)
+                    if info.file_size > KEEP_AT_MOST:  # read through: zipfile checks the CRC
+                        while source.read(CHUNK):
+                            pass
+                        sink.truncate(info.file_size)  # there, at its size, with no bytes
+                    else:
+                        shutil.copyfileobj(source, sink, CHUNK)
             except _DAMAGE as exc:
                 raise UnsafeArchiveError(
                     f"The archive entry `{info.filename}` can't be unpacked: {exc}"
