@@ -61,21 +61,29 @@ def warnings(
 
 
 def payload(head_repo: str | None = "o/r", base_repo: str = "o/r") -> dict[str, Any]:
-    """A `pull_request` event payload with both the head and the merge commit around."""
-    head: dict[str, Any] = {
-        "sha": HEAD_SHA,
-        "repo": {"full_name": head_repo} if head_repo else None,
-    }
-    return {
-        "action": "synchronize",
-        "number": 7,
-        "pull_request": {
-            "number": 7,
-            "head": head,
-            "base": {"sha": "c" * 40, "repo": {"full_name": base_repo}},
-            "merge_commit_sha": MERGE_SHA,
-        },
-    }
+    """octokit's `pull_request` example (a real payload's shape), as pull request 7 of
+    `base_repo` from `head_repo` (None: a deleted fork), head and merge commit set."""
+    event = example("pull_request")
+    event["number"] = 7
+    pull = event["pull_request"]
+    pull["number"] = 7
+    pull["head"]["sha"] = HEAD_SHA
+    if head_repo:
+        pull["head"]["repo"]["full_name"] = head_repo
+    else:
+        pull["head"]["repo"] = None
+    pull["base"]["repo"]["full_name"] = base_repo
+    pull["merge_commit_sha"] = MERGE_SHA
+    return event
+
+
+def run_of(event: str, head_repository: str, repository: str = "o/r") -> dict[str, Any]:
+    """octokit's `workflow_run` example, after a run of `event` from `head_repository`."""
+    payload = example("workflow_run")
+    payload["workflow_run"]["event"] = event
+    payload["workflow_run"]["head_repository"]["full_name"] = head_repository
+    payload["workflow_run"]["repository"]["full_name"] = repository
+    return payload
 
 
 def environ(
@@ -508,26 +516,8 @@ def test_no_secret_value_in_any_request_body_but_the_sealed_one(
         (payload(head_repo="someone/r"), True),
         (payload(head_repo=None), True),  # the fork was deleted
         ({"ref": "refs/tags/v1"}, False),
-        (
-            {
-                "workflow_run": {
-                    "event": "pull_request",
-                    "head_repository": {"full_name": "x/r"},
-                    "repository": {"full_name": "o/r"},
-                }
-            },
-            True,
-        ),
-        (
-            {
-                "workflow_run": {
-                    "event": "push",
-                    "head_repository": {"full_name": "o/r"},
-                    "repository": {"full_name": "o/r"},
-                }
-            },
-            False,
-        ),
+        (run_of("pull_request", "x/r"), True),
+        (run_of("push", "o/r"), False),
     ],
 )
 def test_fork_detection_from_the_payload(event: dict[str, Any], fork: bool) -> None:
