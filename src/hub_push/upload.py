@@ -99,7 +99,9 @@ def _decided(decision: Decision, outcome: Outcome) -> bool:
     if decision.action != "skip":
         return False
     if decision.executor is not None:
+        asked = outcome.tags  # the push's own order, as a push reports them too
         outcome.record_executor(decision.executor)
+        outcome.tags = asked or outcome.tags
     outcome.status = "skipped"
     outcome.remarks.append(decision.reason)
     gha.notice(decision.reason, title="Nothing to push")

@@ -48,6 +48,7 @@ def test_an_unchanged_push_with_skip_unchanged_uploads_nothing(
     assert len(gateway.seen("executor.push")) == 1  # the second run uploaded nothing
     assert "Every tag of this push already holds this archive" in again.summary
     assert again.outputs["executor-id"] == first.outputs["executor-id"]
+    assert again.outputs["tags"] == first.outputs["tags"]  # in the same order as the push
     # Another Dockerfile is another image: pushed whatever the tags hold.
     other = push(
         folder,
