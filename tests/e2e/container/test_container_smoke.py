@@ -129,7 +129,13 @@ def test_docker_run_with_the_runners_contract_and_a_nonsense_path(report: Report
     _assert_pushed(
         report.docker_run, {"smoke", "smoke-docker-run", "smoke-docker-run-once"}, report.secret
     )
-    assert report.workspace_changes == [], "the action wrote into the workspace"
+    # The one thing the action writes into the workspace: its result file, for `mode: report`.
+    assert report.workspace_changes == [
+        ".hub-push",
+        ".hub-push/results",
+        ".hub-push/results/HelloExecutor.json",
+    ], "the action wrote into the workspace"
+    assert report.docker_run.outputs["result-file"] == ".hub-push/results/HelloExecutor.json"
 
 
 def test_the_release_pushes_every_tag_and_points_a_copy_of_action_yml_at_it(report: Report) -> None:
