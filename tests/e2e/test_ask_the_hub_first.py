@@ -14,8 +14,8 @@ import pytest
 
 from support import hostile_hub as hh
 from support.github_api import github_api
-from support.github_events import example
-from support.runner import ActionRun, run_action
+from support.github_events import pull_request
+from support.runner import ActionRun, push_folder
 
 MakeExecutor = Callable[..., Path]
 pytestmark = pytest.mark.timeout(120)
@@ -28,12 +28,7 @@ def gateway(shared_hub: Any) -> Iterator[hh.HostileHub]:
 
 
 def push(folder: Path, hub_url: str, env: dict[str, str] | None = None, **inputs: str) -> ActionRun:
-    return run_action(
-        {"path": folder.name, "hub-url": hub_url, "timeout": "60s", **inputs},
-        workspace=folder.parent,
-        env=env,
-        timeout=100,
-    )
+    return push_folder(folder, hub_url, env, limit="60s", **inputs)
 
 
 def test_an_unchanged_push_with_skip_unchanged_uploads_nothing(
@@ -114,10 +109,7 @@ def test_a_dry_run_says_what_the_push_would_do_in_the_summary_and_the_comment(
     folder = make_executor()
     first = push(folder, gateway.url, token=alice, tags="latest", **{"protected-tags": "v1"})
     assert first.outputs["build-status"] == "succeeded", first.log
-    payload = example("pull_request")
-    payload["pull_request"]["head"]["sha"] = "a" * 40
-    payload["pull_request"]["head"]["repo"]["full_name"] = "o/r"
-    payload["pull_request"]["base"]["repo"]["full_name"] = "o/r"
+    payload = pull_request()
     event = folder.parent / "event.json"
     event.write_text(json.dumps(payload))
     with github_api() as api:

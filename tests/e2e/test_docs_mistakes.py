@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from support import hostile_hub as hh
-from support.runner import ActionRun, run_action
+from support.runner import ActionRun, push_folder, run_action
 
 MakeExecutor = Callable[..., Path]
 TOKEN = "alice-token-0123456789"
@@ -25,12 +25,7 @@ def hub() -> Iterator[hh.HostileHub]:
 
 
 def push(folder: Path, hub_url: str, env: dict[str, str] | None = None, **inputs: str) -> ActionRun:
-    return run_action(
-        {"path": folder.name, "hub-url": hub_url, "timeout": "30s", **inputs},
-        workspace=folder.parent,
-        env=env,
-        timeout=100,
-    )
+    return push_folder(folder, hub_url, env, limit="30s", **inputs)
 
 
 def test_placeholders_the_hub_will_not_fill_are_warned_on_their_line(

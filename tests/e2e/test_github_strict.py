@@ -14,7 +14,7 @@ import pytest
 
 from support import hostile_hub as hh
 from support.github_api import FakeGitHub, github_api
-from support.github_events import example
+from support.github_events import example, pull_request
 from support.localhub_process import local_hub
 from support.runner import ActionRun, run_action
 
@@ -34,15 +34,6 @@ def api() -> Iterator[FakeGitHub]:
 def hub() -> Iterator[hh.HostileHub]:
     with hh.hostile_hub() as server:
         yield server
-
-
-def pull_request(number: int = 7) -> dict[str, Any]:
-    payload = example("pull_request")
-    payload["number"] = payload["pull_request"]["number"] = number
-    payload["pull_request"]["head"]["sha"] = "a" * 40
-    payload["pull_request"]["head"]["repo"]["full_name"] = "o/r"
-    payload["pull_request"]["base"]["repo"]["full_name"] = "o/r"
-    return payload
 
 
 def run_on(

@@ -13,7 +13,7 @@ import pytest
 
 from hub_push.outputs import OUTPUT_NAMES
 from support.github_api import FakeGitHub, github_api
-from support.github_events import example
+from support.github_events import pull_request
 from support.runner import ActionRun, run_action
 
 MakeExecutor = Callable[..., Path]
@@ -32,13 +32,7 @@ def api(request: pytest.FixtureRequest) -> Iterator[FakeGitHub]:
 
 def event(head_repo: str = "o/r", number: int = 7) -> dict[str, Any]:
     """octokit's `pull_request` example, on pull request `number` of o/r from `head_repo`."""
-    payload = example("pull_request")
-    payload["number"] = payload["pull_request"]["number"] = number
-    payload["pull_request"]["head"]["sha"] = HEAD_SHA
-    payload["pull_request"]["head"]["repo"]["full_name"] = head_repo
-    payload["pull_request"]["base"]["repo"]["full_name"] = "o/r"
-    payload["repository"]["full_name"] = "o/r"
-    return payload
+    return pull_request(number, head_sha=HEAD_SHA, head_repo=head_repo)
 
 
 def run_on(

@@ -13,9 +13,9 @@ import pytest
 
 from support import hostile_hub as hh
 from support.github_api import github_api
-from support.github_events import example
+from support.github_events import pull_request
 from support.localhub_process import LocalHub, local_hub
-from support.runner import ActionRun, run_action
+from support.runner import ActionRun, push_folder
 
 MakeExecutor = Callable[..., Path]
 pytestmark = pytest.mark.timeout(120)
@@ -28,12 +28,7 @@ def slow_hub(tmp_path: Path, users: dict[str, str]) -> Iterator[LocalHub]:
 
 
 def act(folder: Path, hub_url: str, env: dict[str, str] | None = None, **inputs: str) -> ActionRun:
-    return run_action(
-        {"path": folder.name, "hub-url": hub_url, "timeout": "60s", **inputs},
-        workspace=folder.parent,
-        env=env,
-        timeout=100,
-    )
+    return push_folder(folder, hub_url, env, limit="60s", **inputs)
 
 
 def test_a_push_without_waiting_then_a_status_run_with_its_task_id(
@@ -98,10 +93,7 @@ def test_the_status_run_completes_the_pushs_pending_status_and_check_run(
     slow_hub: LocalHub, alice: str, make_executor: MakeExecutor
 ) -> None:
     folder = make_executor()
-    payload = example("pull_request")
-    payload["pull_request"]["head"]["sha"] = "a" * 40
-    payload["pull_request"]["head"]["repo"]["full_name"] = "o/r"
-    payload["pull_request"]["base"]["repo"]["full_name"] = "o/r"
+    payload = pull_request()
     event = folder.parent / "event.json"
     event.write_text(json.dumps(payload))
     reports = {"github-token": "ghs_status-run-0123456789", "check-run": "true"}

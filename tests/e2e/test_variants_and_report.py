@@ -12,7 +12,7 @@ import pytest
 
 from support.executors import make_executor_folder
 from support.github_api import FakeGitHub, github_api
-from support.github_events import example
+from support.github_events import pull_request
 from support.runner import ActionRun, run_action
 
 pytestmark = pytest.mark.timeout(180)
@@ -30,10 +30,7 @@ def workspace_with_variants(tmp_path: Path) -> Path:
 def runner_env(workspace: Path, api: FakeGitHub | None = None, **more: str) -> dict[str, str]:
     env = {"GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "1", **more}
     if api is not None:
-        payload = example("pull_request")
-        payload["pull_request"]["head"]["sha"] = "a" * 40
-        payload["pull_request"]["head"]["repo"]["full_name"] = "o/r"
-        payload["pull_request"]["base"]["repo"]["full_name"] = "o/r"
+        payload = pull_request()
         event = workspace.parent / "event.json"
         event.write_text(json.dumps(payload))
         env.update(

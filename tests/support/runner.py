@@ -217,3 +217,21 @@ def _interrupted(
         return subprocess.CompletedProcess(
             command, process.returncode, "".join(lines), errors.read()
         )
+
+
+def push_folder(
+    folder: Path,
+    hub_url: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    limit: str = "60s",
+    **inputs: str,
+) -> ActionRun:
+    """Push the executor `folder` (its parent is the workspace) to `hub_url` as a step would,
+    within `limit` (the `timeout` input); `inputs` as the workflow gives them."""
+    return run_action(
+        {"path": folder.name, "hub-url": hub_url, "timeout": limit, **inputs},
+        workspace=folder.parent,
+        env=env,
+        timeout=100,
+    )

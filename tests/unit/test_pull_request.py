@@ -25,7 +25,7 @@ from hub_push.github_context import GitHubContext, GitHubFeatures, is_fork_pull_
 from hub_push.hub.models import ExecutorResult
 from hub_push.outcome import Outcome
 from support.github_api import FakeGitHub, github_api
-from support.github_events import example
+from support.github_events import example, pull_request
 
 HEAD_SHA = "a" * 40  # the pull request's head commit
 MERGE_SHA = "b" * 40  # the merge commit GitHub makes for the run (GITHUB_SHA)
@@ -63,17 +63,8 @@ def warnings(
 def payload(head_repo: str | None = "o/r", base_repo: str = "o/r") -> dict[str, Any]:
     """octokit's `pull_request` example (a real payload's shape), as pull request 7 of
     `base_repo` from `head_repo` (None: a deleted fork), head and merge commit set."""
-    event = example("pull_request")
-    event["number"] = 7
-    pull = event["pull_request"]
-    pull["number"] = 7
-    pull["head"]["sha"] = HEAD_SHA
-    if head_repo:
-        pull["head"]["repo"]["full_name"] = head_repo
-    else:
-        pull["head"]["repo"] = None
-    pull["base"]["repo"]["full_name"] = base_repo
-    pull["merge_commit_sha"] = MERGE_SHA
+    event = pull_request(7, head_sha=HEAD_SHA, head_repo=head_repo, base_repo=base_repo)
+    event["pull_request"]["merge_commit_sha"] = MERGE_SHA
     return event
 
 
