@@ -132,7 +132,13 @@ def make_plan(settings: Settings, context: GitHubContext, target: Target = Targe
     tags, protected = _tags(settings, context, remarks)
     if tags is None:
         return Plan(
-            settings, context, "push", skip=remarks[-1], remarks=tuple(remarks), target=target
+            settings,
+            context,
+            "push",
+            skip=remarks[-1],
+            remarks=tuple(remarks),
+            target=target,
+            github=github,  # a skipped run reports on GitHub too
         )
     dry_run_reason = ""
     if not settings.dry_run:

@@ -40,6 +40,8 @@ def test_a_tag_of_another_executor_is_a_skip_with_its_reason() -> None:
     settings = load_settings({"tags": ["auto"], "tag_prefix": "other/"})
     plan = make_plan(settings, GitHubContext(ref="refs/tags/mine/v1.0.0"))
     assert plan.skip.startswith("Not for this executor:")
+    reported = load_settings({"tags": ["auto"], "tag_prefix": "other/", "status_check": True})
+    assert make_plan(reported, GitHubContext(ref="refs/tags/mine/v1.0.0")).github is not None
 
 
 def test_a_ref_without_tags_is_an_input_error() -> None:
