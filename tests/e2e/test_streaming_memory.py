@@ -74,3 +74,4 @@ def test_a_large_executor_is_pushed_without_holding_it_in_memory(
         assert 1 <= len(lines) <= 12, lines
         assert re.match(rf"{label} (\d+) of \1 MiB \(100 %\)", lines[-1]), lines
         assert all("MiB/s" in line for line in lines)
+        assert sum("(100 %)" in line for line in lines) == 1, lines  # the end, said once
