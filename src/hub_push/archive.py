@@ -85,7 +85,7 @@ class Archive:
     path: Path
     md5: str
     size: int
-    #: The sha256 of the same bytes: what a workflow attests (`archive-sha256`).
+    #: The sha256 of the same bytes, when asked: what a workflow attests (`archive-sha256`).
     sha256: str = ""
     files: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
@@ -306,8 +306,15 @@ class _Preparer:
                 future.result().close()
 
 
-def pack(folder: Path, destination: Path, *, on_progress: Progress | None = None) -> Archive:
-    """Write the folder's archive to `destination` and describe it."""
+def pack(
+    folder: Path,
+    destination: Path,
+    *,
+    on_progress: Progress | None = None,
+    sha256: bool = False,
+) -> Archive:
+    """Write the folder's archive to `destination` and describe it (`sha256`: with the
+    archive's sha256 too, from the same read)."""
     skipped: list[Skipped] = []
     sources = []
     for name, path in walk(folder, ignore_spec(folder), skipped):
@@ -326,7 +333,7 @@ def pack(folder: Path, destination: Path, *, on_progress: Progress | None = None
             on_progress(done, total)
 
     entries: list[Entry] = []
-    md5 = Md5()
+    md5 = Md5(sha256=sha256)
     preparer = _Preparer(folder, sources, destination.parent)
     try:
         with destination.open("wb", buffering=0) as out:
@@ -338,14 +345,14 @@ def pack(folder: Path, destination: Path, *, on_progress: Progress | None = None
                     entry.close()
                 entries.append(entry)
             writer.central_directory(entries)
-        digest, sha256 = md5.hexdigest(), md5.sha256()
+        digest, sha = md5.hexdigest(), md5.sha256()
     finally:
         preparer.close()
         md5.close()
     return Archive(
         path=destination,
         md5=digest,
-        sha256=sha256,
+        sha256=sha,
         size=writer.offset,
         files=[entry.name for entry in entries],
         skipped=skipped,
@@ -355,7 +362,9 @@ def pack(folder: Path, destination: Path, *, on_progress: Progress | None = None
 
 
 @contextmanager
-def packed(folder: Path, *, on_progress: Progress | None = None) -> Iterator[Archive]:
+def packed(
+    folder: Path, *, on_progress: Progress | None = None, sha256: bool = False
+) -> Iterator[Archive]:
     """Pack into a temporary file (never into the workspace), removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="hub-push-") as scratch:
-        yield pack(folder, Path(scratch) / "executor.zip", on_progress=on_progress)
+        yield pack(folder, Path(scratch) / "executor.zip", on_progress=on_progress, sha256=sha256)

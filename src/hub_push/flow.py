@@ -299,7 +299,11 @@ def _publish(
     with ExitStack() as stack:
         with gha.group("Packing"):
             archive = stack.enter_context(
-                packed(executor.folder, on_progress=Progress("packed", gha.info))
+                packed(
+                    executor.folder,
+                    on_progress=Progress("packed", gha.info),
+                    sha256=settings.keep_archive,  # attesting the bytes: their sha256 too
+                )
             )
             outcome.archive_md5, outcome.archive_sha256 = archive.md5, archive.sha256
             outcome.archive_size = archive.size

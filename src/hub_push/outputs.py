@@ -28,7 +28,7 @@ OUTPUT_NAMES = (
 
 
 #: Outputs empty on most runs by design; their emptiness is not said in the log.
-QUIET_WHEN_EMPTY = frozenset({"secret", "matrix", "archive-path", "result-file"})
+QUIET_WHEN_EMPTY = frozenset({"secret", "matrix", "archive-path", "archive-sha256", "result-file"})
 
 
 def outputs(outcome: Outcome, result_file: str = "") -> dict[str, str]:
@@ -86,8 +86,8 @@ def why_empty(outcome: Outcome, result_file: str = "") -> dict[str, str]:
             reasons[name] = "the Hub did not report a build task"
         elif name in ("archive-md5", "secret") and outcome.mode == "status":
             reasons[name] = "`mode: status` uploads nothing"
-        elif name == "archive-path" and outcome.archive_md5:
-            reasons[name] = "only `keep-archive: true` keeps the archive"
+        elif name in ("archive-path", "archive-sha256") and outcome.archive_md5:
+            reasons[name] = "only `keep-archive: true` keeps the archive (and its sha256)"
         elif name == "result-file":
             reasons[name] = "written on the runner by a push or a status run"
         elif name == "matrix":

@@ -356,7 +356,8 @@ def test_the_sha256_is_of_the_very_bytes_written(
 ) -> None:
     folder = make_executor(files={"a.txt": "text " * 1000})
     (folder / "w.bin").write_bytes(os.urandom(3 * CHUNK))
-    archive = pack(folder, tmp_path / "a.zip")
+    archive = pack(folder, tmp_path / "a.zip", sha256=True)
     written = archive.path.read_bytes()
     assert archive.sha256 == hashlib.sha256(written).hexdigest()
+    assert pack(folder, tmp_path / "b.zip").sha256 == ""  # only when asked
     assert archive.md5 == hashlib.md5(written).hexdigest()  # noqa: S324
