@@ -33,12 +33,20 @@ from hub_push.settings import Settings
 LOST_ANSWER_GRACE = 15.0
 
 
+def hub_client(settings: Settings, deadline: Deadline) -> HubClient:
+    """The Hub client of this run: its address and login, the run's deadline, the log's
+    redaction, each retry said in the log."""
+    token = settings.token.get_secret_value() if settings.token else None
+    return HubClient(
+        settings.hub_url, token, deadline=deadline, scrub=gha.redact, say=gha.info, debug=gha.debug
+    )
+
+
 def push_and_build(
     plan: Plan, outcome: Outcome, request: PushRequest, archive: Path, deadline: Deadline
 ) -> None:
     settings = plan.settings
-    token = settings.token.get_secret_value() if settings.token else None
-    if not token and not request.secret:
+    if not settings.token and not request.secret:
         gha.notice(
             f"A first publish without a login: the Hub creates a NEW executor ({request.id}) "
             "and returns its SECRET once; this run keeps it in the masked `secret` output"
@@ -46,11 +54,9 @@ def push_and_build(
             + " Without it the executor can never be updated.",
             title="First publish without a login",
         )
-    with HubClient(
-        settings.hub_url, token, deadline=deadline, scrub=gha.redact, say=gha.info, debug=gha.debug
-    ) as hub:
+    with hub_client(settings, deadline) as hub:
         user = ""
-        if token:
+        if settings.token:
             with gha.group("Login"):
                 user = hub.whoami().name
                 if user:
@@ -61,7 +67,7 @@ def push_and_build(
                         "the name is left out (and who owns the executor is not checked).",
                         title="Jina Hub",
                     )
-        if token or request.secret:  # a first publish has nothing to ask the Hub
+        if settings.token or request.secret:  # a first publish has nothing to ask the Hub
             with gha.group("On the Hub"):
                 decision = _ask_first(hub, settings, request, user)
                 if _decided(decision, outcome):
@@ -138,20 +144,9 @@ def preview(plan: Plan, outcome: Outcome, request: PushRequest, deadline: Deadli
     """A dry run with a credential: what this push would do on the Hub, as remarks. A Hub that
     cannot be asked is a warning; the run stays a dry run."""
     settings = plan.settings
-    token = settings.token.get_secret_value() if settings.token else None
     try:
-        with (
-            gha.group("On the Hub (dry run)"),
-            HubClient(
-                settings.hub_url,
-                token,
-                deadline=deadline,
-                scrub=gha.redact,
-                say=gha.info,
-                debug=gha.debug,
-            ) as hub,
-        ):
-            user = hub.whoami().name if token else ""
+        with gha.group("On the Hub (dry run)"), hub_client(settings, deadline) as hub:
+            user = hub.whoami().name if settings.token else ""
             decision = _ask_first(hub, settings, request, user)
     except HubError as error:
         gha.warning(
@@ -321,11 +316,8 @@ def follow_status(plan: Plan, outcome: Outcome, deadline: Deadline) -> None:
     """`mode: status`: follow a build the Hub already has, as `jina hub status` does: the
     `task-id` input, else the newest task of the executor at `path` (or `name`)."""
     settings = plan.settings
-    token = settings.token.get_secret_value() if settings.token else None
     secret = settings.secret.get_secret_value() if settings.secret else None
-    with HubClient(
-        settings.hub_url, token, deadline=deadline, scrub=gha.redact, say=gha.info, debug=gha.debug
-    ) as hub:
+    with hub_client(settings, deadline) as hub:
         task_id = settings.task_id
         if not task_id:
             if not plan.push_name:
